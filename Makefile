@@ -1,0 +1,45 @@
+# Everything runs with the Bun that npm installs into node_modules, so a fresh
+# machine with only Node.js and npm needs nothing else.
+BUN      := node_modules/.bin/bun
+TSC      := node_modules/.bin/tsc
+BIN      := dist/kafka-clone
+STAMP    := node_modules/.installed
+SOURCES  := $(shell find src -name '*.ts' 2>/dev/null) package.json
+DATA_DIR ?= ./data
+TOPIC    ?= events
+ZK       ?= 127.0.0.1:2181
+
+.PHONY: all install build test typecheck unit bench bench-log bench-failover cluster produce consume chaos fuzz clean
+
+all: build
+
+$(STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@# npm may skip bun's postinstall; make sure the binary really runs.
+	@$(BUN) --version >/dev/null 2>&1 || node node_modules/bun/install.js
+	@$(BUN) --version >/dev/null
+	@touch $@
+
+install: $(STAMP)
+
+$(BIN): $(STAMP) $(SOURCES)
+	@mkdir -p dist
+	$(BUN) build src/main.ts --compile --no-compile-autoload-dotenv --no-compile-autoload-bunfig --outfile $(BIN)
+
+build: $(BIN)
+
+typecheck: $(STAMP)
+	$(TSC) -p tsconfig.json
+
+# The README's test command: type check, then the whole suite (integration tests run the compiled binary).
+test: typecheck $(BIN)
+	$(BUN) test
+
+unit: $(STAMP)
+	$(BUN) test test/unit
+
+bench-log: $(STAMP)
+	$(BUN) run bench/log-bench.ts
+
+clean:
+	rm -rf dist

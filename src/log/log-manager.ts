@@ -1,0 +1,258 @@
+/**
+ * All topics of a data directory: `topics/<topic>/<partition>/` plus the
+ * recovery checkpoint. Creating and deleting a topic are atomic renames
+ * between `topics/`, `staging/` and `trash/`.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { KafkaCloneError } from "../errors";
+import { createLogger, type Logger } from "../logger";
+import { nodeFileIO, type FileIO } from "./file-io";
+import { DEFAULT_LOG_CONFIG, type LogConfig, resolveLogConfig } from "./log-config";
+import type { PartitionLog } from "./partition-log";
+import { openPartitionLog, type RecoveryReport } from "./partition-recovery";
+import {
+  partitionKey,
+  readRecoveryCheckpoint,
+  RECOVERY_CHECKPOINT_FILE,
+  type RecoveryPoints,
+  writeRecoveryCheckpoint,
+} from "./recovery-checkpoint";
+import { validateTopicName } from "./topic-name";
+import { readTopicMetadata, type TopicMetadata, validatePartitionCount, writeTopicMetadata } from "./topic-metadata";
+import { syncDirectory } from "./atomic-file";
+
+export interface LogManagerOptions {
+  io?: FileIO;
+  /** Broker-wide defaults under each topic's own settings. */
+  defaults?: Partial<LogConfig>;
+  /** How often recovery points are checkpointed; 0 turns the timer off. */
+  checkpointIntervalMs?: number;
+  /** How often retention runs; 0 turns the timer off. */
+  retentionCheckIntervalMs?: number;
+  logger?: Logger;
+}
+
+export interface PartitionDescription {
+  partition: number;
+  logStartOffset: number;
+  logEndOffset: number;
+  highWatermark: number;
+  sizeBytes: number;
+  segments: number;
+}
+
+export interface TopicDescription {
+  name: string;
+  partitions: PartitionDescription[];
+  config: LogConfig;
+  overrides: Partial<LogConfig>;
+}
+
+interface OpenTopic {
+  metadata: TopicMetadata;
+  config: LogConfig;
+  logs: PartitionLog[];
+}
+
+export class LogManager {
+  private readonly topics = new Map<string, OpenTopic>();
+  private readonly timers: ReturnType<typeof setInterval>[] = [];
+  private closed = false;
+  readonly recoveryReports = new Map<string, RecoveryReport>();
+
+  private constructor(
+    readonly dataDir: string,
+    private readonly io: FileIO,
+    private readonly defaults: LogConfig,
+    private readonly logger: Logger,
+  ) {}
+
+  static open(dataDir: string, options: LogManagerOptions = {}): LogManager {
+    const defaults = resolveLogConfig(options.defaults ?? {}, DEFAULT_LOG_CONFIG);
+    const manager = new LogManager(dataDir, options.io ?? nodeFileIO, defaults, options.logger ?? createLogger("log"));
+    manager.load();
+    manager.startTimers(options.checkpointIntervalMs ?? 1000, options.retentionCheckIntervalMs ?? 30_000);
+    return manager;
+  }
+
+  private get topicsDir(): string {
+    return path.join(this.dataDir, "topics");
+  }
+
+  private load(): void {
+    for (const dir of [this.topicsDir, path.join(this.dataDir, "staging"), path.join(this.dataDir, "trash")]) {
+      fs.mkdirSync(dir, { recursive: true });
+    }
+    for (const leftover of ["staging", "trash"]) {
+      for (const name of fs.readdirSync(path.join(this.dataDir, leftover))) {
+        fs.rmSync(path.join(this.dataDir, leftover, name), { recursive: true, force: true });
+      }
+    }
+    const points = this.readCheckpoint();
+    for (const name of fs.readdirSync(this.topicsDir).sort()) {
+      validateTopicName(name);
+      const metadata = readTopicMetadata(path.join(this.topicsDir, name), name);
+      this.topics.set(name, this.openTopic(metadata, points));
+    }
+  }
+
+  private readCheckpoint(): RecoveryPoints | null {
+    try {
+      return readRecoveryCheckpoint(path.join(this.dataDir, RECOVERY_CHECKPOINT_FILE));
+    } catch (error) {
+      this.logger.warn("recovery checkpoint unreadable; scanning every log in full", { error: (error as Error).message });
+      return null;
+    }
+  }
+
+  private openTopic(metadata: TopicMetadata, points: RecoveryPoints | null): OpenTopic {
+    const config = resolveLogConfig(metadata.config, this.defaults);
+    const logs: PartitionLog[] = [];
+    for (let partition = 0; partition < metadata.partitions; partition++) {
+      const key = partitionKey(metadata.name, partition);
+      const recoveryPoint = points === null ? null : (points.get(key) ?? null);
+      const dir = path.join(this.topicsDir, metadata.name, String(partition));
+      const { log, report } = openPartitionLog({ io: this.io, config, topic: metadata.name, partition, dir, recoveryPoint });
+      this.recoveryReports.set(key, report);
+      if (report.truncatedBytes > 0 || report.scannedBytes > 0) {
+        this.logger.info("recovered partition", { topic: metadata.name, partition, ...report });
+      }
+      logs.push(log);
+    }
+    return { metadata, config, logs };
+  }
+
+  createTopic(name: string, partitions: number, overrides: Partial<LogConfig> = {}): TopicDescription {
+    validateTopicName(name);
+    validatePartitionCount(partitions);
+    resolveLogConfig(overrides, this.defaults);
+    this.assertOpen();
+    if (this.topics.has(name)) throw new KafkaCloneError("TOPIC_ALREADY_EXISTS", `topic ${name} already exists`);
+    const metadata: TopicMetadata = { version: 1, name, partitions, config: overrides, createdAt: new Date().toISOString() };
+    const staging = path.join(this.dataDir, "staging", `${name}-${process.pid}-${Date.now()}`);
+    fs.mkdirSync(staging, { recursive: true });
+    for (let p = 0; p < partitions; p++) fs.mkdirSync(path.join(staging, String(p)));
+    writeTopicMetadata(staging, metadata);
+    fs.renameSync(staging, path.join(this.topicsDir, name));
+    syncDirectory(this.topicsDir);
+    this.topics.set(name, this.openTopic(metadata, new Map()));
+    this.logger.info("created topic", { topic: name, partitions });
+    return this.describeTopic(name);
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    validateTopicName(name);
+    const topic = this.topic(name);
+    this.topics.delete(name);
+    await Promise.all(topic.logs.map((log) => log.close()));
+    const trash = path.join(this.dataDir, "trash", `${name}-${process.pid}-${Date.now()}`);
+    fs.renameSync(path.join(this.topicsDir, name), trash);
+    syncDirectory(this.topicsDir);
+    fs.rmSync(trash, { recursive: true, force: true });
+    this.logger.info("deleted topic", { topic: name });
+  }
+
+  hasTopic(name: string): boolean {
+    return this.topics.has(name);
+  }
+
+  listTopics(): string[] {
+    return [...this.topics.keys()].sort();
+  }
+
+  describeTopic(name: string): TopicDescription {
+    const topic = this.topic(name);
+    return {
+      name,
+      config: topic.config,
+      overrides: topic.metadata.config,
+      partitions: topic.logs.map((log) => ({
+        partition: log.partition,
+        logStartOffset: log.logStartOffset,
+        logEndOffset: log.logEndOffset,
+        highWatermark: log.highWatermark,
+        sizeBytes: log.sizeBytes,
+        segments: log.segmentCount,
+      })),
+    };
+  }
+
+  partition(topicName: string, partition: number): PartitionLog {
+    const topic = this.topic(topicName);
+    const log = Number.isInteger(partition) ? topic.logs[partition] : undefined;
+    if (log === undefined) {
+      throw new KafkaCloneError("INVALID_PARTITION", `topic ${topicName} has partitions 0 to ${topic.logs.length - 1}, not ${partition}`);
+    }
+    return log;
+  }
+
+  partitionCount(topicName: string): number {
+    return this.topic(topicName).logs.length;
+  }
+
+  allPartitions(): PartitionLog[] {
+    return [...this.topics.values()].flatMap((topic) => topic.logs);
+  }
+
+  /** Records every partition's durable end as its recovery point. */
+  checkpoint(): void {
+    const points: RecoveryPoints = new Map();
+    for (const log of this.allPartitions()) {
+      const point = log.highWatermark;
+      log.syncIndexes();
+      points.set(partitionKey(log.topic, log.partition), point);
+    }
+    writeRecoveryCheckpoint(path.join(this.dataDir, RECOVERY_CHECKPOINT_FILE), points);
+  }
+
+  enforceRetention(nowMs = Date.now()): number {
+    let deleted = 0;
+    for (const log of this.allPartitions()) {
+      const n = log.enforceRetention(nowMs);
+      if (n > 0) this.logger.info("retention deleted segments", { topic: log.topic, partition: log.partition, segments: n });
+      deleted += n;
+    }
+    return deleted;
+  }
+
+  /** Starts a fresh segment in every partition (a new leader does this at takeover). */
+  rollAll(): void {
+    for (const log of this.allPartitions()) log.roll();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const timer of this.timers) clearInterval(timer);
+    await Promise.all(this.allPartitions().map((log) => log.close()));
+    this.checkpoint();
+  }
+
+  private topic(name: string): OpenTopic {
+    const topic = this.topics.get(name);
+    if (topic === undefined) throw new KafkaCloneError("TOPIC_NOT_FOUND", `topic ${name} does not exist`);
+    return topic;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new KafkaCloneError("LOG_CLOSED", "the log manager is closed");
+  }
+
+  private startTimers(checkpointMs: number, retentionMs: number): void {
+    const every = (ms: number, what: string, task: () => void) => {
+      if (ms <= 0) return;
+      const timer = setInterval(() => {
+        try {
+          task();
+        } catch (error) {
+          this.logger.error(`${what} failed`, { error: (error as Error).message });
+        }
+      }, ms);
+      timer.unref();
+      this.timers.push(timer);
+    };
+    every(checkpointMs, "recovery checkpoint", () => this.checkpoint());
+    every(retentionMs, "retention", () => this.enforceRetention());
+  }
+}

@@ -1,0 +1,332 @@
+/**
+ * One partition's log: an ordered list of segments, the last one active.
+ *
+ * Appends get their offsets at once; their bytes are written in one `writev`
+ * per event-loop turn and made durable by one fdatasync shared by everything
+ * written meanwhile (group commit). Readers only see durable bytes, so nothing
+ * a consumer reads can vanish in a crash.
+ */
+import { KafkaCloneError, asKafkaCloneError } from "../errors";
+import { checkFrame, stampBatch } from "./batch-frame";
+import type { FileIO } from "./file-io";
+import type { LogConfig } from "./log-config";
+import { OffsetWaiters } from "./offset-waiters";
+import { type ReadPosition, type ReadResult, offsetForTimestamp, readFromLog } from "./log-read";
+import { type AppendedFrame, Segment } from "./segment";
+
+export type Acks = "all" | "1" | "0";
+
+export interface AppendResult {
+  /** The base offset given to each frame, in order. */
+  baseOffsets: number[];
+  /** The offset after the last record appended. */
+  nextOffset: number;
+}
+
+interface PendingWrite {
+  data: Uint8Array;
+  frames: AppendedFrame[];
+}
+
+export class PartitionLog {
+  private nextOffsetValue: number;
+  private writtenOffset: number;
+  private durableOffset: number;
+  private pending: PendingWrite[] = [];
+  private pendingBytes = 0;
+  private writeScheduled = false;
+  private syncRun: Promise<void> | null = null;
+  private readonly unsynced = new Set<Segment>();
+  private readonly writtenWaiters = new OffsetWaiters();
+  private readonly durableWaiters = new OffsetWaiters();
+  private readonly durableListeners = new Set<() => void>();
+  private failure: KafkaCloneError | null = null;
+  private closed = false;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly dir: string,
+    private readonly io: FileIO,
+    public config: LogConfig,
+    /** Ascending by base offset; the last one is active. Recovery hands them over consistent. */
+    private readonly segments: Segment[],
+  ) {
+    const end = this.active.nextOffset;
+    this.nextOffsetValue = end;
+    this.writtenOffset = end;
+    this.durableOffset = end;
+  }
+
+  get active(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  get logStartOffset(): number {
+    return this.segments[0]!.baseOffset;
+  }
+
+  /** The offset the next appended record gets. */
+  get logEndOffset(): number {
+    return this.nextOffsetValue;
+  }
+
+  /** The offset after the last durable record: the end readers see. */
+  get highWatermark(): number {
+    return this.durableOffset;
+  }
+
+  get sizeBytes(): number {
+    let total = 0;
+    for (const segment of this.segments) total += segment.size;
+    return total + this.pendingBytes;
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /** The error that stopped this log from accepting writes, if any. */
+  get storageFailure(): KafkaCloneError | null {
+    return this.failure;
+  }
+
+  /**
+   * Appends one or more frames laid back to back in `data` (which the log now
+   * owns and stamps in place). Throws INVALID_RECORD or CORRUPT_MESSAGE for a
+   * bad frame, before anything is appended.
+   */
+  append(data: Uint8Array, leaderEpoch: number): AppendResult {
+    this.assertWritable();
+    const headers = [];
+    for (let pos = 0; pos < data.length; ) {
+      const check = checkFrame(data, pos);
+      if (!check.ok) throw new KafkaCloneError("CORRUPT_MESSAGE", `batch at byte ${pos} of the request: ${check.reason}`);
+      headers.push(check.header);
+      pos += check.header.frameSize;
+    }
+    if (headers.length === 0) throw new KafkaCloneError("INVALID_RECORD", "no batches to append");
+    this.maybeRoll(data.length);
+    const frames: AppendedFrame[] = [];
+    const baseOffsets: number[] = [];
+    let position = this.active.size + this.pendingBytes;
+    let inData = 0;
+    for (const header of headers) {
+      const baseOffset = this.nextOffsetValue;
+      stampBatch(data, inData, baseOffset, leaderEpoch);
+      frames.push({ position, baseOffset, recordCount: header.recordCount, maxTimestamp: header.maxTimestamp, size: header.frameSize });
+      baseOffsets.push(baseOffset);
+      this.nextOffsetValue += header.recordCount;
+      position += header.frameSize;
+      inData += header.frameSize;
+    }
+    this.pending.push({ data, frames });
+    this.pendingBytes += data.length;
+    this.scheduleWrite();
+    return { baseOffsets, nextOffset: this.nextOffsetValue };
+  }
+
+  /** Resolves when everything before `offset` is written (acks=1) or fsynced (acks=all). */
+  waitFor(offset: number, acks: Acks): Promise<void> {
+    if (acks === "0") return Promise.resolve();
+    const done = acks === "all" ? this.durableOffset : this.writtenOffset;
+    if (offset <= done) return Promise.resolve();
+    if (this.failure) return Promise.reject(this.failure);
+    return (acks === "all" ? this.durableWaiters : this.writtenWaiters).wait(offset);
+  }
+
+  /** Calls `listener` each time the high watermark advances; returns an unsubscribe function. */
+  onDurable(listener: () => void): () => void {
+    this.durableListeners.add(listener);
+    return () => this.durableListeners.delete(listener);
+  }
+
+  read(offset: number, maxBytes: number, hint?: ReadPosition): ReadResult {
+    if (offset < this.logStartOffset || offset > this.durableOffset) {
+      throw new KafkaCloneError(
+        "OFFSET_OUT_OF_RANGE",
+        `offset ${offset} is outside ${this.topic}-${this.partition}'s range [${this.logStartOffset}, ${this.durableOffset}]`,
+      );
+    }
+    return readFromLog(this.io, this.segments, offset, this.durableOffset, maxBytes, this.config.indexIntervalBytes, hint);
+  }
+
+  /** The first offset whose record timestamp is >= `timestamp`, or null when there is none. */
+  offsetForTimestamp(timestamp: number): number | null {
+    return offsetForTimestamp(this.io, this.segments, timestamp, this.durableOffset, this.config.indexIntervalBytes);
+  }
+
+  /** Starts a new active segment at the log end (used on takeover and by size/age rolls). */
+  roll(): void {
+    this.assertWritable();
+    if (this.active.isEmpty && this.pendingBytes === 0) return;
+    this.writePending();
+    if (this.failure) throw this.failure;
+    const sealed = this.active;
+    try {
+      sealed.seal();
+      this.segments.push(Segment.create(this.io, this.dir, this.nextOffsetValue));
+    } catch (error) {
+      throw storageError(`rolling ${this.topic}-${this.partition}`, error);
+    }
+    sealed.releaseIndexes();
+  }
+
+  /** Deletes whole sealed segments past the retention limits; returns how many went. */
+  enforceRetention(nowMs = Date.now()): number {
+    let deleted = 0;
+    const { retentionBytes, retentionMs } = this.config;
+    let excess = retentionBytes < 0 ? 0 : this.sizeBytes - retentionBytes;
+    while (this.segments.length > 1) {
+      const oldest = this.segments[0]!;
+      const overSize = excess > 0 && excess - oldest.size >= 0;
+      oldest.ensureIndexes(this.config.indexIntervalBytes);
+      const overAge = retentionMs >= 0 && oldest.maxTimestamp >= 0 && oldest.maxTimestamp < nowMs - retentionMs;
+      if (!overSize && !overAge) break;
+      if (this.unsynced.has(oldest)) break;
+      this.segments.shift();
+      oldest.delete();
+      excess -= oldest.size;
+      deleted++;
+    }
+    if (deleted > 0) this.io.syncDirectory(this.dir);
+    return deleted;
+  }
+
+  /** Persists and fsyncs index entries (before a recovery checkpoint names this offset). */
+  syncIndexes(): void {
+    if (this.closed) return;
+    this.active.offsetIndex.sync();
+    this.active.timeIndex.sync();
+  }
+
+  /** Writes and fsyncs everything pending, then closes the files. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.writePending();
+    if (this.syncRun) await this.syncRun;
+    if (!this.failure && this.durableOffset < this.writtenOffset) await this.syncOnce();
+    this.closed = true;
+    const closing = new KafkaCloneError("LOG_CLOSED", `${this.topic}-${this.partition} was closed`);
+    this.writtenWaiters.fail(closing);
+    this.durableWaiters.fail(closing);
+    for (const segment of this.segments) segment.close();
+  }
+
+  private assertWritable(): void {
+    if (this.closed) throw new KafkaCloneError("LOG_CLOSED", `${this.topic}-${this.partition} is closed`);
+    if (this.failure) throw this.failure;
+  }
+
+  private maybeRoll(incomingBytes: number): void {
+    const active = this.active;
+    const projected = active.size + this.pendingBytes;
+    if (projected === 0) return;
+    const tooBig = projected + incomingBytes > this.config.segmentBytes;
+    const tooOld = Date.now() - active.createdAtMs > this.config.segmentMs;
+    if (tooBig || tooOld) this.roll();
+  }
+
+  private scheduleWrite(): void {
+    if (this.writeScheduled) return;
+    this.writeScheduled = true;
+    setImmediate(() => {
+      this.writeScheduled = false;
+      this.writePending();
+      void this.syncLoop();
+    });
+  }
+
+  /** One writev for everything appended since the last write. */
+  private writePending(): void {
+    if (this.pending.length === 0 || this.failure || this.closed) return;
+    const batch = this.pending;
+    const bytes = this.pendingBytes;
+    this.pending = [];
+    this.pendingBytes = 0;
+    const segment = this.active;
+    try {
+      writeFully(this.io, segment.fd, batch.map((p) => p.data), bytes);
+    } catch (error) {
+      this.rollBackUnwritten(segment, error);
+      return;
+    }
+    segment.size += bytes;
+    for (const write of batch) for (const frame of write.frames) segment.noteAppended(frame, this.config.indexIntervalBytes);
+    this.writtenOffset = segment.nextOffset;
+    this.unsynced.add(segment);
+    this.writtenWaiters.reach(this.writtenOffset);
+  }
+
+  /** A failed write leaves the log as it was before it: cut any partial bytes, forget the offsets. */
+  private rollBackUnwritten(segment: Segment, error: unknown): void {
+    const failure = storageError(`writing ${segment.logPath}`, error);
+    try {
+      this.io.truncate(segment.fd, segment.size);
+    } catch (truncateError) {
+      this.failure = storageError(`cutting a partial write from ${segment.logPath}`, truncateError);
+    }
+    this.nextOffsetValue = this.writtenOffset;
+    this.writtenWaiters.fail(failure, this.writtenOffset);
+    this.durableWaiters.fail(failure, this.writtenOffset);
+  }
+
+  private syncLoop(): Promise<void> {
+    this.syncRun ??= (async () => {
+      try {
+        while (!this.failure && !this.closed && this.durableOffset < this.writtenOffset) await this.syncOnce();
+      } finally {
+        this.syncRun = null;
+      }
+    })();
+    return this.syncRun;
+  }
+
+  private async syncOnce(): Promise<void> {
+    const target = this.writtenOffset;
+    const segments = [...this.unsynced].map((segment) => ({ segment, size: segment.size }));
+    this.unsynced.clear();
+    try {
+      await Promise.all(segments.map(({ segment }) => this.io.datasync(segment.fd)));
+    } catch (error) {
+      // After a failed fsync the page cache state is unknown: stop writing until reopened.
+      this.failure = storageError("fsync", error);
+      this.writtenWaiters.fail(this.failure);
+      this.durableWaiters.fail(this.failure);
+      return;
+    }
+    for (const { segment, size } of segments) segment.durableSize = Math.max(segment.durableSize, size);
+    this.durableOffset = target;
+    this.durableWaiters.reach(target);
+    for (const listener of this.durableListeners) listener();
+  }
+}
+
+function writeFully(io: FileIO, fd: number, chunks: Uint8Array[], total: number): void {
+  let written = io.writev(fd, chunks);
+  while (written < total) {
+    const rest = remainingChunks(chunks, written);
+    const n = io.writev(fd, rest);
+    if (n <= 0) throw new Error(`short write: ${written} of ${total} bytes`);
+    written += n;
+  }
+}
+
+function remainingChunks(chunks: Uint8Array[], skip: number): Uint8Array[] {
+  const rest: Uint8Array[] = [];
+  for (const chunk of chunks) {
+    if (skip >= chunk.length) {
+      skip -= chunk.length;
+      continue;
+    }
+    rest.push(skip > 0 ? chunk.subarray(skip) : chunk);
+    skip = 0;
+  }
+  return rest;
+}
+
+function storageError(what: string, error: unknown): KafkaCloneError {
+  const cause = asKafkaCloneError(error);
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return new KafkaCloneError("STORAGE_ERROR", `${what} failed${code ? ` (${code})` : ""}: ${cause.message}`, { cause: error });
+}

@@ -1,0 +1,152 @@
+/**
+ * Opens a partition directory and recovers its exact log end.
+ *
+ * Everything before the recovery point was fsynced and checkpointed, so it is
+ * trusted without being read. Recovery scans from the last index entry before
+ * that point to the end, keeps the longest valid prefix, and truncates a torn
+ * tail. An invalid batch before the recovery point is corruption: an error.
+ */
+import fs from "node:fs";
+import { KafkaCloneError } from "../errors";
+import { readBatchHeader, HEADER_SIZE } from "./batch-frame";
+import { readAt, type FileIO } from "./file-io";
+import { scanFrames } from "./frame-scanner";
+import type { LogConfig } from "./log-config";
+import { floorSegmentIndex } from "./log-read";
+import { PartitionLog } from "./partition-log";
+import { frameOf, parseSegmentFileName, Segment } from "./segment";
+
+export interface RecoveryOptions {
+  io: FileIO;
+  config: LogConfig;
+  topic: string;
+  partition: number;
+  dir: string;
+  /** The checkpointed offset below which the log is durable, or null to scan everything. */
+  recoveryPoint: number | null;
+}
+
+export interface RecoveryReport {
+  scannedBytes: number;
+  truncatedBytes: number;
+  removedSegments: number;
+  nextOffset: number;
+  /** Why the tail was cut, when it was. */
+  truncationReason: string | null;
+}
+
+export function openPartitionLog(options: RecoveryOptions): { log: PartitionLog; report: RecoveryReport } {
+  const { io, dir, config } = options;
+  fs.mkdirSync(dir, { recursive: true });
+  const segments = listSegments(dir).map((base) => Segment.open(io, dir, base));
+  const report: RecoveryReport = { scannedBytes: 0, truncatedBytes: 0, removedSegments: 0, nextOffset: 0, truncationReason: null };
+  if (segments.length === 0) {
+    if ((options.recoveryPoint ?? 0) > 0) {
+      throw new KafkaCloneError("CORRUPT_MESSAGE", `${dir}: no segments, but the recovery point is ${options.recoveryPoint}`);
+    }
+    segments.push(Segment.create(io, dir, 0));
+  }
+  const firstBase = segments[0]!.baseOffset;
+  const recoveryPoint = options.recoveryPoint === null ? null : Math.max(options.recoveryPoint, firstBase);
+  const startIndex = recoveryPoint === null ? 0 : floorSegmentIndex(segments, recoveryPoint);
+  for (let i = 0; i < startIndex; i++) segments[i]!.nextOffset = segments[i + 1]!.baseOffset;
+
+  let { position, offset } = resumePoint(io, segments[startIndex]!, recoveryPoint);
+  let kept = segments.length;
+  for (let i = startIndex; i < segments.length; i++) {
+    const segment = segments[i]!;
+    if (i > startIndex) {
+      if (segment.baseOffset !== offset) {
+        report.truncationReason = `${segment.logPath} starts at ${segment.baseOffset}, expected ${offset}`;
+        kept = i;
+        break;
+      }
+      position = 0;
+      segment.resumeIndexingAt(0, offset);
+    }
+    const scan = scanFrames(
+      io,
+      segment.fd,
+      position,
+      segment.size,
+      ({ position: at, header }) => {
+        segment.noteAppended(frameOf(at, header), config.indexIntervalBytes);
+        report.scannedBytes += header.frameSize;
+        offset = header.baseOffset + header.recordCount;
+      },
+      (header) => (header.baseOffset === offset ? null : `batch claims offset ${header.baseOffset}, expected ${offset}`),
+    );
+    if (scan.stopReason !== null) {
+      if (recoveryPoint !== null && offset < recoveryPoint) {
+        throw new KafkaCloneError(
+          "CORRUPT_MESSAGE",
+          `${segment.logPath}: invalid batch at position ${scan.validEnd}, before the recovery point ${recoveryPoint}: ${scan.stopReason}`,
+        );
+      }
+      report.truncatedBytes += segment.size - scan.validEnd;
+      report.truncationReason = `${segment.logPath} at position ${scan.validEnd}: ${scan.stopReason}`;
+      segment.truncateTo(scan.validEnd, offset);
+      kept = i + 1;
+      break;
+    }
+  }
+  for (const removed of segments.splice(kept)) {
+    report.truncatedBytes += removed.size;
+    report.removedSegments++;
+    removed.delete();
+  }
+  if (recoveryPoint !== null && offset < recoveryPoint) {
+    throw new KafkaCloneError("CORRUPT_MESSAGE", `${dir}: the log ends at ${offset}, before its recovery point ${recoveryPoint}`);
+  }
+  for (let i = startIndex; i < segments.length; i++) {
+    const segment = segments[i]!;
+    io.datasyncSync(segment.fd);
+    segment.durableSize = segment.size;
+    if (i < segments.length - 1) {
+      segment.seal();
+      segment.releaseIndexes();
+    }
+  }
+  if (report.removedSegments > 0) io.syncDirectory(dir);
+  report.nextOffset = offset;
+  return { log: new PartitionLog(options.topic, options.partition, dir, io, config, segments), report };
+}
+
+function listSegments(dir: string): number[] {
+  const names = fs.readdirSync(dir);
+  const bases = new Set<number>();
+  for (const name of names) {
+    const base = parseSegmentFileName(name);
+    if (base !== null) bases.add(base);
+  }
+  for (const name of names) {
+    const match = /^(\d{20})\.(index|timeindex)$/.exec(name);
+    if (match && !bases.has(Number(match[1]))) fs.rmSync(`${dir}/${name}`, { force: true });
+  }
+  return [...bases].sort((a, b) => a - b);
+}
+
+/**
+ * Where scanning starts in the segment holding the recovery point: the last
+ * index entry before it, if that entry points at the batch it claims to.
+ */
+function resumePoint(io: FileIO, segment: Segment, recoveryPoint: number | null): { position: number; offset: number } {
+  let position = 0;
+  let offset = segment.baseOffset;
+  if (recoveryPoint !== null && recoveryPoint > segment.baseOffset) {
+    segment.offsetIndex.load(segment.size);
+    segment.timeIndex.load(Number.MAX_SAFE_INTEGER);
+    const entry = segment.offsetIndex.floor(recoveryPoint - segment.baseOffset - 1);
+    if (entry !== null && pointsAtBatch(io, segment, entry.value, segment.baseOffset + entry.key)) {
+      position = entry.value;
+      offset = segment.baseOffset + entry.key;
+    }
+  }
+  segment.resumeIndexingAt(position, offset);
+  return { position, offset };
+}
+
+function pointsAtBatch(io: FileIO, segment: Segment, position: number, offset: number): boolean {
+  const header = readAt(io, segment.fd, position, HEADER_SIZE);
+  return header.length === HEADER_SIZE && readBatchHeader(header).baseOffset === offset;
+}
