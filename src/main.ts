@@ -1,7 +1,11 @@
 #!/usr/bin/env bun
 import { defineCommand, runMain } from "citty";
 import pkg from "../package.json";
+import { brokerCommand } from "./cli/broker";
+import { consumeCommand } from "./cli/consume";
 import { logCommand } from "./cli/log";
+import { produceCommand } from "./cli/produce";
+import { topicsCommand } from "./cli/topics";
 
 const main = defineCommand({
   meta: {
@@ -10,6 +14,10 @@ const main = defineCommand({
     description: "A Kafka-like event log: one binary for the zookeeper, brokers, producers and consumers",
   },
   subCommands: {
+    broker: brokerCommand,
+    produce: produceCommand,
+    consume: consumeCommand,
+    topics: topicsCommand,
     log: logCommand,
   },
 });

@@ -1,0 +1,199 @@
+/**
+ * A broker: the client port, and — while it is the active broker — the data
+ * directory's logs. Standby brokers answer data requests with NOT_LEADER and
+ * where the active broker is.
+ */
+import { KafkaCloneError } from "../errors";
+import { createLogger, type Logger } from "../logger";
+import { lockDataDir, holderProcessIsGone, type DataDirLock, type LockHolder } from "../log/data-dir-lock";
+import { readLeaderEpoch, writeLeaderEpoch } from "../log/leader-epoch-file";
+import type { LogConfig } from "../log/log-config";
+import { LogManager } from "../log/log-manager";
+import { listenTcp, type TcpServer } from "../net/tcp";
+import type { MetadataResponse } from "../protocol/api";
+import type { BrokerAddress } from "../protocol/envelope";
+import { CLIENT_HANDLERS } from "./handler-table";
+import { RequestDispatcher } from "./request-dispatcher";
+import type { BrokerServices, Leadership } from "./request-handler";
+
+export interface BrokerOptions {
+  id: number;
+  host: string;
+  port: number;
+  dataDir: string;
+  maxFrameBytes: number;
+  logDefaults?: Partial<LogConfig>;
+  maxConnections?: number;
+  /** How often recovery points are checkpointed. */
+  checkpointIntervalMs?: number;
+}
+
+interface ActiveState extends Leadership {
+  lock: DataDirLock;
+}
+
+export interface TakeoverReport {
+  epoch: number;
+  partitions: number;
+  scannedBytes: number;
+  truncatedBytes: number;
+  durationMs: number;
+}
+
+export class Broker implements BrokerServices {
+  private server: TcpServer | null = null;
+  private active: ActiveState | null = null;
+  private knownLeader: BrokerAddress | undefined;
+  private readonly dispatcher: RequestDispatcher;
+  private readonly logger: Logger;
+
+  constructor(readonly options: BrokerOptions) {
+    this.logger = createLogger(`broker-${options.id}`);
+    this.dispatcher = new RequestDispatcher(CLIENT_HANDLERS, this, this.logger);
+  }
+
+  get id(): number {
+    return this.options.id;
+  }
+
+  get port(): number {
+    if (!this.server) throw new Error("broker is not listening");
+    return this.server.port;
+  }
+
+  get address(): BrokerAddress {
+    return { id: this.id, host: this.options.host, port: this.port };
+  }
+
+  get role(): "active" | "standby" {
+    return this.active ? "active" : "standby";
+  }
+
+  get epoch(): number {
+    return this.active?.epoch ?? 0;
+  }
+
+  get logs(): LogManager | null {
+    return this.active?.logs ?? null;
+  }
+
+  listen(): void {
+    this.server = listenTcp({
+      host: this.options.host,
+      port: this.options.port,
+      maxFrameBytes: this.options.maxFrameBytes,
+      maxConnections: this.options.maxConnections,
+      accept: (connection) => this.dispatcher.accept(connection),
+    });
+  }
+
+  /**
+   * Takes over the data directory at `epoch`: lock, record the epoch, recover
+   * every partition, start fresh segments, serve. `mayBreakLock` decides
+   * whether a lock still held by someone else may be broken.
+   */
+  async becomeActive(epoch: number, mayBreakLock: (holder: LockHolder | null) => boolean = holderProcessIsGone): Promise<TakeoverReport> {
+    if (this.active) throw new KafkaCloneError("INVALID_REQUEST", "already active");
+    const started = performance.now();
+    const lock = await lockDataDir(this.options.dataDir, {
+      brokerId: this.id,
+      epoch,
+      mayBreak: mayBreakLock,
+      onCompromised: (error) => void this.stepDown(`data directory lock compromised: ${error.message}`),
+    });
+    let logs: LogManager;
+    try {
+      const onDisk = readLeaderEpoch(this.options.dataDir);
+      if (epoch <= onDisk) throw new KafkaCloneError("FENCED_LEADER_EPOCH", `epoch ${epoch} is not newer than ${onDisk} on disk`);
+      writeLeaderEpoch(this.options.dataDir, epoch);
+      logs = LogManager.open(this.options.dataDir, {
+        defaults: this.options.logDefaults,
+        checkpointIntervalMs: this.options.checkpointIntervalMs,
+        logger: this.logger.child("log"),
+      });
+      logs.rollAll();
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
+    this.active = { logs, epoch, lock };
+    this.knownLeader = this.address;
+    const reports = [...logs.recoveryReports.values()];
+    const report: TakeoverReport = {
+      epoch,
+      partitions: reports.length,
+      scannedBytes: reports.reduce((sum, r) => sum + r.scannedBytes, 0),
+      truncatedBytes: reports.reduce((sum, r) => sum + r.truncatedBytes, 0),
+      durationMs: Math.round((performance.now() - started) * 10) / 10,
+    };
+    this.logger.info("active", { ...report });
+    return report;
+  }
+
+  /** The next epoch for a broker that leads on its own (standalone mode). */
+  nextStandaloneEpoch(): number {
+    return readLeaderEpoch(this.options.dataDir) + 1;
+  }
+
+  /** Stops serving data: subscriptions end with NOT_LEADER, logs close, the lock is released. */
+  async stepDown(reason: string): Promise<void> {
+    const active = this.active;
+    if (!active) return;
+    this.active = null;
+    if (this.knownLeader?.id === this.id) this.knownLeader = undefined;
+    this.logger.warn("stepping down", { reason, epoch: active.epoch });
+    const notLeader = new KafkaCloneError("NOT_LEADER", `broker ${this.id} stepped down: ${reason}`);
+    for (const session of this.dispatcher.sessions) {
+      for (const subscription of session.subscriptions.values()) subscription.failAll(notLeader);
+      session.closeSubscriptions();
+    }
+    await active.logs.close().catch((error) => this.logger.error("closing logs failed", { error: (error as Error).message }));
+    await active.lock.release();
+  }
+
+  setKnownLeader(leader: BrokerAddress | undefined): void {
+    this.knownLeader = leader;
+  }
+
+  async stop(): Promise<void> {
+    await this.stepDown("shutting down");
+    this.server?.stop();
+    this.server = null;
+  }
+
+  // BrokerServices
+
+  requireActive(): Leadership {
+    if (!this.active) {
+      const leader = this.knownLeader;
+      throw new KafkaCloneError(
+        "NOT_LEADER",
+        leader ? `broker ${this.id} is standby; broker ${leader.id} at ${leader.host}:${leader.port} is active` : `broker ${this.id} is standby`,
+      );
+    }
+    return this.active;
+  }
+
+  confirmLeadership(epoch: number): void {
+    if (!this.active || this.active.epoch !== epoch) {
+      throw new KafkaCloneError("NOT_LEADER", `broker ${this.id} no longer leads epoch ${epoch}`);
+    }
+  }
+
+  metadata(topics?: string[]): MetadataResponse {
+    const logs = this.active?.logs;
+    const names = logs ? (topics ?? logs.listTopics()).filter((name) => logs.hasTopic(name)) : [];
+    return {
+      brokerId: this.id,
+      role: this.role,
+      activeBroker: this.knownLeader ?? null,
+      epoch: this.epoch,
+      brokers: [this.address],
+      topics: names.map((name) => ({ name, partitions: logs!.partitionCount(name) })),
+    };
+  }
+
+  leaderAddress(): BrokerAddress | undefined {
+    return this.knownLeader;
+  }
+}

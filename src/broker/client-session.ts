@@ -1,0 +1,42 @@
+/** One client connection on the broker: its responses, pushes and subscriptions. */
+import type { KafkaCloneError } from "../errors";
+import type { FramedConnection } from "../net/framed-connection";
+import { type BrokerAddress, toWire, toWireError } from "../protocol/envelope";
+import { encodeFrame } from "../protocol/frame-codec";
+import type { Subscription } from "./subscription";
+
+export class ClientSession {
+  readonly subscriptions = new Map<number, Subscription>();
+
+  constructor(readonly connection: FramedConnection) {}
+
+  get isClosed(): boolean {
+    return this.connection.isClosed;
+  }
+
+  get pendingWriteBytes(): number {
+    return this.connection.pendingWriteBytes;
+  }
+
+  respond(correlationId: number, body: unknown, attachments: readonly Uint8Array[] = []): void {
+    this.connection.send(encodeFrame(toWire({ kind: "response", correlationId, error: null, body }), attachments));
+  }
+
+  respondError(correlationId: number, error: KafkaCloneError, leader?: BrokerAddress): void {
+    this.connection.send(encodeFrame(toWire({ kind: "response", correlationId, error: toWireError(error, leader), body: null })));
+  }
+
+  push(api: string, body: unknown, attachments: readonly Uint8Array[] = []): void {
+    this.connection.send(encodeFrame(toWire({ kind: "push", api, body }), attachments));
+  }
+
+  /** The socket drained: subscriptions may send again. */
+  resume(): void {
+    for (const subscription of this.subscriptions.values()) subscription.schedulePump();
+  }
+
+  closeSubscriptions(): void {
+    for (const subscription of this.subscriptions.values()) subscription.close();
+    this.subscriptions.clear();
+  }
+}

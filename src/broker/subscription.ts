@@ -1,0 +1,108 @@
+/**
+ * A consumer's push subscription. The broker reads and sends new batches as
+ * they become durable, but only while the client has credit left and the
+ * socket is not backed up, so a slow consumer costs the broker at most its
+ * credit plus one batch.
+ */
+import { asKafkaCloneError, type KafkaCloneError } from "../errors";
+import type { PartitionLog } from "../log/partition-log";
+import type { ReadPosition } from "../log/log-read";
+import { PUSH, type RecordsPush, type SubscriptionErrorPush } from "../protocol/api";
+import { toWireError } from "../protocol/envelope";
+import type { ClientSession } from "./client-session";
+
+export const MAX_PUSH_BYTES = 1024 * 1024;
+const MAX_QUEUED_BYTES = 2 * MAX_PUSH_BYTES;
+
+interface PartitionCursor {
+  log: PartitionLog;
+  nextOffset: number;
+  hint?: ReadPosition;
+  stopListening: () => void;
+}
+
+export class Subscription {
+  private readonly cursors = new Map<number, PartitionCursor>();
+  private pumpScheduled = false;
+  private closed = false;
+
+  constructor(
+    readonly id: number,
+    private readonly session: ClientSession,
+    private credit: number,
+  ) {}
+
+  get partitions(): number[] {
+    return [...this.cursors.keys()];
+  }
+
+  addPartition(log: PartitionLog, offset: number): void {
+    const stopListening = log.onDurable(() => this.schedulePump());
+    this.cursors.set(log.partition, { log, nextOffset: offset, stopListening });
+  }
+
+  grant(bytes: number): void {
+    this.credit = Math.min(this.credit + bytes, 1 << 30);
+    this.schedulePump();
+  }
+
+  schedulePump(): void {
+    if (this.pumpScheduled || this.closed) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => this.pump());
+  }
+
+  /** Ends one partition's stream with an error the client sees. */
+  failPartition(partition: number, error: KafkaCloneError): void {
+    const cursor = this.cursors.get(partition);
+    if (!cursor) return;
+    cursor.stopListening();
+    this.cursors.delete(partition);
+    const body: SubscriptionErrorPush = { subscriptionId: this.id, partition, error: toWireError(error) };
+    this.session.push(PUSH.subscriptionError, body);
+  }
+
+  failAll(error: KafkaCloneError): void {
+    for (const partition of this.partitions) this.failPartition(partition, error);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const cursor of this.cursors.values()) cursor.stopListening();
+    this.cursors.clear();
+  }
+
+  private pump(): void {
+    this.pumpScheduled = false;
+    let progressed = true;
+    while (progressed && !this.closed && !this.session.isClosed) {
+      progressed = false;
+      for (const [partition, cursor] of this.cursors) {
+        if (this.credit <= 0 || this.session.pendingWriteBytes >= MAX_QUEUED_BYTES) return;
+        if (cursor.log.highWatermark <= cursor.nextOffset) continue;
+        try {
+          progressed = this.sendNext(partition, cursor) || progressed;
+        } catch (error) {
+          this.failPartition(partition, asKafkaCloneError(error, "STORAGE_ERROR"));
+        }
+      }
+    }
+  }
+
+  private sendNext(partition: number, cursor: PartitionCursor): boolean {
+    const result = cursor.log.read(cursor.nextOffset, Math.min(this.credit, MAX_PUSH_BYTES), cursor.hint);
+    if (result.data.length === 0) return false;
+    const body: RecordsPush = {
+      subscriptionId: this.id,
+      partition,
+      fromOffset: cursor.nextOffset,
+      nextOffset: result.nextOffset,
+      highWatermark: cursor.log.highWatermark,
+    };
+    this.session.push(PUSH.records, body, [result.data]);
+    this.credit -= result.data.length;
+    cursor.nextOffset = result.nextOffset;
+    cursor.hint = result.next;
+    return true;
+  }
+}

@@ -1,0 +1,60 @@
+import { defineCommand } from "citty";
+import { Broker } from "../broker/broker";
+import { KafkaCloneError } from "../errors";
+import { configureLogging } from "../logger";
+import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/frame-codec";
+import { assertKnownFlags, choiceFlag, intFlag, optionalIntFlag } from "./args";
+import { printReadyLine, runOrExit, untilSignal } from "./output";
+
+const args = {
+  id: { type: "string", description: "this broker's unique id (a positive integer; higher wins elections)", required: true },
+  host: { type: "string", description: "address to listen on and advertise", default: "127.0.0.1" },
+  port: { type: "string", description: "client port (0 = any free port)", default: "9092" },
+  "data-dir": { type: "string", description: "the shared data directory", default: "./data" },
+  standalone: { type: "boolean", description: "run as the only broker, active at once (no zookeeper)", default: false },
+  "max-frame-bytes": { type: "string", description: "largest request accepted", default: String(DEFAULT_MAX_FRAME_BYTES) },
+  "max-connections": { type: "string", description: "client connections accepted at once", default: "10000" },
+  "segment-bytes": { type: "string", description: "default segment size before a roll", default: String(1024 * 1024 * 1024) },
+  "segment-ms": { type: "string", description: "default segment age before a roll", default: String(7 * 24 * 3600 * 1000) },
+  "retention-ms": { type: "string", description: "default retention by age (-1 = forever)", default: String(7 * 24 * 3600 * 1000) },
+  "retention-bytes": { type: "string", description: "default retention by partition size (-1 = unlimited)", default: "-1" },
+  "log-level": { type: "string", description: "debug, info, warn or error", default: "info" },
+  "log-format": { type: "string", description: "text or json", default: "text" },
+} as const;
+
+export const brokerCommand = defineCommand({
+  meta: { name: "broker", description: "Run a broker: serves producers and consumers while it is the active broker" },
+  args,
+  run: (context) =>
+    runOrExit(async () => {
+      assertKnownFlags(context.rawArgs, args);
+      const a = context.args;
+      configureLogging({
+        level: choiceFlag(a["log-level"], "log-level", ["debug", "info", "warn", "error"] as const),
+        format: choiceFlag(a["log-format"], "log-format", ["text", "json"] as const),
+      });
+      const broker = new Broker({
+        id: intFlag(a.id, "id", { min: 1, max: 2 ** 31 - 1 }),
+        host: a.host,
+        port: intFlag(a.port, "port", { max: 65535 }),
+        dataDir: a["data-dir"],
+        maxFrameBytes: intFlag(a["max-frame-bytes"], "max-frame-bytes", { min: 1024, max: 2 ** 31 - 1 }),
+        maxConnections: intFlag(a["max-connections"], "max-connections", { min: 1 }),
+        logDefaults: {
+          segmentBytes: intFlag(a["segment-bytes"], "segment-bytes", { min: 1024 }),
+          segmentMs: intFlag(a["segment-ms"], "segment-ms", { min: 1 }),
+          retentionMs: optionalIntFlag(a["retention-ms"], "retention-ms", { min: -1 }),
+          retentionBytes: optionalIntFlag(a["retention-bytes"], "retention-bytes", { min: -1 }),
+        },
+      });
+      if (!a.standalone) {
+        throw new KafkaCloneError("INVALID_ARGUMENT", "cluster mode needs --zookeeper; use --standalone to run a single broker");
+      }
+      broker.listen();
+      await broker.becomeActive(broker.nextStandaloneEpoch());
+      printReadyLine({ mode: "broker", id: broker.id, host: broker.options.host, port: broker.port, role: broker.role, epoch: broker.epoch, dataDir: broker.options.dataDir });
+      await untilSignal();
+      await broker.stop();
+      process.exit(0);
+    }),
+});

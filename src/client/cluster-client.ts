@@ -1,0 +1,164 @@
+/**
+ * Finds the active broker and keeps one connection to it. When that
+ * connection fails or a broker says NOT_LEADER, the next call rediscovers the
+ * leader: first where the error pointed, then through the bootstrap brokers
+ * (or the zookeeper's view, when a locator is given).
+ */
+import { KafkaCloneError, asKafkaCloneError } from "../errors";
+import { RpcConnection, type RpcResult } from "../net/rpc-connection";
+import { API, type MetadataResponse } from "../protocol/api";
+import type { BrokerAddress } from "../protocol/envelope";
+import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/frame-codec";
+import { formatHostPort, type HostPort } from "./addresses";
+
+/** Where the active broker is believed to be, e.g. from the zookeeper. Null when none is known. */
+export type LeaderLocator = () => Promise<HostPort | null>;
+
+export interface ClusterClientOptions {
+  bootstrap: HostPort[];
+  locator?: LeaderLocator;
+  connectTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  /** How long to keep looking for an active broker before giving up. */
+  discoveryTimeoutMs?: number;
+  maxFrameBytes?: number;
+  onPush?: (api: string, body: unknown, attachment: Uint8Array) => void;
+  /** The leader connection closed (the client reconnects on its next request). */
+  onDisconnect?: () => void;
+  onDrain?: () => void;
+}
+
+const RETRY_PAUSE_MS = 50;
+
+export class ClusterClient {
+  private connection: RpcConnection | null = null;
+  private connecting: Promise<RpcConnection> | null = null;
+  private hint: HostPort | null = null;
+  private closed = false;
+
+  constructor(private readonly options: ClusterClientOptions) {
+    if (options.bootstrap.length === 0 && !options.locator) {
+      throw new KafkaCloneError("INVALID_ARGUMENT", "no bootstrap broker and no zookeeper to find the cluster");
+    }
+  }
+
+  get current(): RpcConnection | null {
+    return this.connection && !this.connection.isClosed ? this.connection : null;
+  }
+
+  /** The connection to the active broker, discovering it if needed. */
+  leader(): Promise<RpcConnection> {
+    const current = this.current;
+    if (current) return Promise.resolve(current);
+    this.connecting ??= this.discover().finally(() => {
+      this.connecting = null;
+    });
+    return this.connecting;
+  }
+
+  /** Drops the leader connection after `error`, remembering where a NOT_LEADER pointed. */
+  reportFailure(error: unknown, connection?: RpcConnection): void {
+    const failure = asKafkaCloneError(error) as KafkaCloneError & { leader?: BrokerAddress };
+    if (failure.leader) this.hint = { host: failure.leader.host, port: failure.leader.port };
+    if (failure.code !== "NOT_LEADER" && failure.code !== "NETWORK_ERROR" && failure.code !== "LEADER_NOT_AVAILABLE") return;
+    const target = connection ?? this.connection;
+    if (target && target === this.connection) {
+      this.connection = null;
+      target.close();
+    }
+  }
+
+  /** A request to the active broker, retried across leader changes until `deadlineMs` passes. */
+  async request(api: string, body: unknown, attachments: Uint8Array[] = [], timeoutMs?: number): Promise<RpcResult> {
+    const deadline = performance.now() + (timeoutMs ?? this.options.requestTimeoutMs ?? 30_000);
+    for (;;) {
+      const connection = await this.leader();
+      try {
+        return await connection.request(api, body, attachments, Math.max(1, deadline - performance.now()));
+      } catch (error) {
+        const failure = asKafkaCloneError(error);
+        this.reportFailure(failure, connection);
+        if (!failure.retriable || performance.now() >= deadline || this.closed) throw failure;
+        await Bun.sleep(RETRY_PAUSE_MS);
+      }
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.connection?.close();
+    this.connection = null;
+  }
+
+  private async discover(): Promise<RpcConnection> {
+    const deadline = performance.now() + (this.options.discoveryTimeoutMs ?? 30_000);
+    let lastProblem = "no broker answered";
+    for (let round = 0; !this.closed; round++) {
+      for (const candidate of await this.candidates()) {
+        try {
+          const connection = await this.tryCandidate(candidate);
+          if (connection) {
+            this.connection = connection;
+            return connection;
+          }
+          lastProblem = `${formatHostPort(candidate)} is not the active broker`;
+        } catch (error) {
+          lastProblem = `${formatHostPort(candidate)}: ${asKafkaCloneError(error).message}`;
+        }
+      }
+      if (performance.now() >= deadline) break;
+      await Bun.sleep(Math.min(RETRY_PAUSE_MS * 2 ** Math.min(round, 4), 500));
+    }
+    throw new KafkaCloneError("LEADER_NOT_AVAILABLE", `no active broker found: ${lastProblem}`);
+  }
+
+  private async candidates(): Promise<HostPort[]> {
+    const list: HostPort[] = [];
+    if (this.hint) list.push(this.hint);
+    this.hint = null;
+    if (this.options.locator) {
+      const located = await this.options.locator().catch(() => null);
+      if (located) list.push(located);
+    }
+    list.push(...this.options.bootstrap);
+    const seen = new Set<string>();
+    return list.filter((address) => {
+      const key = formatHostPort(address);
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+  }
+
+  /** Connects; keeps the connection only if that broker is active, else follows its pointer once. */
+  private async tryCandidate(address: HostPort): Promise<RpcConnection | null> {
+    const connection = await this.open(address);
+    const metadata = await connection.request(API.metadata, {}, [], this.options.connectTimeoutMs ?? 5000).catch((error) => {
+      connection.close();
+      throw error;
+    });
+    const view = metadata.body as MetadataResponse;
+    if (view.role === "active") return connection;
+    connection.close();
+    if (view.activeBroker) this.hint = { host: view.activeBroker.host, port: view.activeBroker.port };
+    return null;
+  }
+
+  private open(address: HostPort): Promise<RpcConnection> {
+    return RpcConnection.connect({
+      host: address.host,
+      port: address.port,
+      maxFrameBytes: this.options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      connectTimeoutMs: this.options.connectTimeoutMs ?? 5000,
+      requestTimeoutMs: this.options.requestTimeoutMs ?? 30_000,
+      onPush: this.options.onPush,
+      onDrain: this.options.onDrain,
+      onClose: () => {
+        if (this.connection?.isClosed) {
+          this.connection = null;
+          this.options.onDisconnect?.();
+        }
+      },
+    });
+  }
+}

@@ -1,0 +1,78 @@
+/** Collects one partition's records into a batch frame, with a promise per record. */
+import type { KafkaCloneError } from "../errors";
+import { BatchBuilder, type ProducerIdentity, type ProducerRecord } from "../log/record-codec";
+import type { RecordMetadata } from "./producer";
+
+interface Settlers {
+  resolve: (metadata: RecordMetadata) => void;
+  reject: (error: KafkaCloneError) => void;
+}
+
+export class SealedBatch {
+  attempts = 0;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly frame: Uint8Array,
+    readonly recordCount: number,
+    readonly deadline: number,
+    private readonly settlers: Settlers[],
+  ) {}
+
+  complete(baseOffset: number): void {
+    for (let i = 0; i < this.settlers.length; i++) {
+      this.settlers[i]!.resolve({ topic: this.topic, partition: this.partition, offset: baseOffset < 0 ? -1 : baseOffset + i });
+    }
+  }
+
+  fail(error: KafkaCloneError): void {
+    for (const settler of this.settlers) settler.reject(error);
+  }
+}
+
+export class PartitionAccumulator {
+  private builder: BatchBuilder;
+  private settlers: Settlers[] = [];
+  private linger: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    private readonly batchBytes: number,
+  ) {
+    this.builder = new BatchBuilder(batchBytes + 1024);
+  }
+
+  get sizeBytes(): number {
+    return this.builder.sizeBytes;
+  }
+
+  get recordCount(): number {
+    return this.builder.recordCount;
+  }
+
+  add(record: ProducerRecord): Promise<RecordMetadata> {
+    this.builder.append(record);
+    return new Promise((resolve, reject) => this.settlers.push({ resolve, reject }));
+  }
+
+  /** Starts the linger timer when the batch got its first record. */
+  armLinger(lingerMs: number, onExpire: () => void): void {
+    if (this.linger !== null) return;
+    this.linger = setTimeout(() => {
+      this.linger = null;
+      onExpire();
+    }, lingerMs);
+  }
+
+  seal(deadline: number, identity?: ProducerIdentity): SealedBatch | null {
+    if (this.linger !== null) clearTimeout(this.linger);
+    this.linger = null;
+    if (this.builder.recordCount === 0) return null;
+    const batch = new SealedBatch(this.topic, this.partition, this.builder.build(identity), this.builder.recordCount, deadline, this.settlers);
+    this.builder = new BatchBuilder(this.batchBytes + 1024);
+    this.settlers = [];
+    return batch;
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * The producer: records are batched per partition (until `batchBytes` or
+ * `lingerMs`), batches for one topic share a request, at most
+ * `maxInFlight` requests are outstanding, and retriable failures are retried
+ * with backoff until `deliveryTimeoutMs`. Each record's promise resolves to
+ * its offset once the broker acknowledged it at the chosen acks level.
+ */
+import { asKafkaCloneError, KafkaCloneError } from "../errors";
+import type { ProducerRecord } from "../log/record-codec";
+import { API, type Acks, type MetadataResponse, type ProduceRequest, type ProduceResponse } from "../protocol/api";
+import { fromWireError } from "../protocol/envelope";
+import { ClusterClient, type ClusterClientOptions } from "./cluster-client";
+import { StickyPartitioner } from "./partitioner";
+import { PartitionAccumulator, type SealedBatch } from "./partition-accumulator";
+
+export interface ProducerOptions extends ClusterClientOptions {
+  acks?: Acks;
+  lingerMs?: number;
+  batchBytes?: number;
+  maxInFlight?: number;
+  /** Upper bound on a request's size; several batches share one request up to this. */
+  maxRequestBytes?: number;
+  retryBackoffMs?: number;
+  deliveryTimeoutMs?: number;
+}
+
+export interface RecordMetadata {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+export interface SendRecord extends ProducerRecord {
+  partition?: number;
+}
+
+export class Producer {
+  private readonly client: ClusterClient;
+  private readonly partitionCounts = new Map<string, Promise<number>>();
+  private readonly accumulators = new Map<string, PartitionAccumulator>();
+  private readonly ready: SealedBatch[] = [];
+  private readonly partitioner = new StickyPartitioner();
+  private inFlight = 0;
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+  readonly acks: Acks;
+  private readonly lingerMs: number;
+  private readonly batchBytes: number;
+  private readonly maxInFlight: number;
+  private readonly maxRequestBytes: number;
+  private readonly retryBackoffMs: number;
+  private readonly deliveryTimeoutMs: number;
+
+  constructor(options: ProducerOptions) {
+    this.client = new ClusterClient(options);
+    this.acks = options.acks ?? "all";
+    this.lingerMs = options.lingerMs ?? 5;
+    this.batchBytes = options.batchBytes ?? 64 * 1024;
+    this.maxInFlight = options.maxInFlight ?? 5;
+    this.maxRequestBytes = options.maxRequestBytes ?? 1024 * 1024;
+    this.retryBackoffMs = options.retryBackoffMs ?? 100;
+    this.deliveryTimeoutMs = options.deliveryTimeoutMs ?? 120_000;
+  }
+
+  /** Resolves to the record's partition and offset once acknowledged (offset -1 with acks=0). */
+  async send(topic: string, record: SendRecord): Promise<RecordMetadata> {
+    if (this.closed) throw new KafkaCloneError("INVALID_REQUEST", "the producer is closed");
+    const partitions = await this.partitionCount(topic);
+    const partition = this.partitioner.choose(topic, partitions, record.key, record.partition);
+    const accumulator = this.accumulatorFor(topic, partition);
+    const result = accumulator.add(record);
+    if (accumulator.sizeBytes >= this.batchBytes) this.seal(accumulator, partitions);
+    else accumulator.armLinger(this.lingerMs, () => this.seal(accumulator, partitions));
+    return result;
+  }
+
+  /** Sends everything batched so far and waits until every record is settled. */
+  async flush(): Promise<void> {
+    for (const accumulator of this.accumulators.values()) {
+      if (accumulator.recordCount > 0) this.seal(accumulator, 0);
+    }
+    if (this.inFlight === 0 && this.ready.length === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flush();
+    this.closed = true;
+    this.client.close();
+  }
+
+  /** Number of partitions, from the active broker's metadata; TOPIC_NOT_FOUND when absent. */
+  partitionCount(topic: string): Promise<number> {
+    let known = this.partitionCounts.get(topic);
+    if (!known) {
+      known = this.client.request(API.metadata, { topics: [topic] }).then(({ body }) => {
+        const found = (body as MetadataResponse).topics.find((t) => t.name === topic);
+        if (!found) throw new KafkaCloneError("TOPIC_NOT_FOUND", `topic ${topic} does not exist`);
+        return found.partitions;
+      });
+      known.catch(() => this.partitionCounts.delete(topic));
+      this.partitionCounts.set(topic, known);
+    }
+    return known;
+  }
+
+  private accumulatorFor(topic: string, partition: number): PartitionAccumulator {
+    const key = `${topic}\u0000${partition}`;
+    let accumulator = this.accumulators.get(key);
+    if (!accumulator) {
+      accumulator = new PartitionAccumulator(topic, partition, this.batchBytes);
+      this.accumulators.set(key, accumulator);
+    }
+    return accumulator;
+  }
+
+  private seal(accumulator: PartitionAccumulator, partitions: number): void {
+    const batch = accumulator.seal(performance.now() + this.deliveryTimeoutMs);
+    if (!batch) return;
+    if (partitions > 0) this.partitioner.batchSealed(accumulator.topic, accumulator.partition, partitions);
+    this.ready.push(batch);
+    this.pump();
+  }
+
+  /** Starts requests while there is room in the in-flight window; one request carries one topic's batches. */
+  private pump(): void {
+    while (this.ready.length > 0 && this.inFlight < this.maxInFlight) {
+      const topic = this.ready[0]!.topic;
+      const group: SealedBatch[] = [];
+      let bytes = 0;
+      for (let i = 0; i < this.ready.length; ) {
+        const batch = this.ready[i]!;
+        if (batch.topic !== topic || (group.length > 0 && bytes + batch.frame.length > this.maxRequestBytes)) {
+          i++;
+          continue;
+        }
+        group.push(batch);
+        bytes += batch.frame.length;
+        this.ready.splice(i, 1);
+      }
+      this.inFlight++;
+      void this.sendRequest(topic, group).finally(() => {
+        this.inFlight--;
+        this.pump();
+        if (this.inFlight === 0 && this.ready.length === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+      });
+    }
+  }
+
+  private async sendRequest(topic: string, batches: SealedBatch[]): Promise<void> {
+    const byPartition = new Map<number, SealedBatch[]>();
+    for (const batch of batches) {
+      const list = byPartition.get(batch.partition);
+      if (list) list.push(batch);
+      else byPartition.set(batch.partition, [batch]);
+    }
+    const ordered = [...byPartition.values()].flat();
+    const request: ProduceRequest = {
+      topic,
+      acks: this.acks,
+      partitions: [...byPartition].map(([partition, list]) => ({ partition, bytes: list.reduce((n, b) => n + b.frame.length, 0) })),
+    };
+    try {
+      const connection = await this.client.leader();
+      if (this.acks === "0") {
+        connection.send(API.produce, request, ordered.map((batch) => batch.frame));
+        for (const batch of ordered) batch.complete(-1);
+        return;
+      }
+      const { body } = await connection.request(API.produce, request, ordered.map((batch) => batch.frame));
+      const response = body as ProduceResponse;
+      for (const [partition, list] of byPartition) {
+        const result = response.partitions.find((p) => p.partition === partition);
+        list.forEach((batch, i) => {
+          if (!result) this.retryOrFail(batch, new KafkaCloneError("INVALID_REQUEST", `no result for partition ${partition}`));
+          else if ("error" in result) this.retryOrFail(batch, fromWireError(result.error));
+          else batch.complete(result.baseOffsets[i] ?? -1);
+        });
+      }
+    } catch (error) {
+      this.client.reportFailure(error);
+      for (const batch of ordered) this.retryOrFail(batch, error);
+    }
+  }
+
+  private retryOrFail(batch: SealedBatch, error: unknown): void {
+    const failure = asKafkaCloneError(error);
+    if (failure.code === "NOT_LEADER") this.client.reportFailure(failure);
+    if (!failure.retriable || this.closed || performance.now() + this.retryBackoffMs >= batch.deadline) {
+      batch.fail(failure);
+      return;
+    }
+    batch.attempts++;
+    this.inFlight++;
+    setTimeout(() => {
+      this.inFlight--;
+      this.ready.unshift(batch);
+      this.pump();
+    }, this.retryBackoffMs);
+  }
+}
