@@ -1,0 +1,68 @@
+/**
+ * ELECTION / ANSWER / COORDINATOR messages for the broker-to-broker TCP
+ * transport: one MessagePack map {v: 1, type, term, from[, epoch]}. The
+ * transport's frame codec adds length prefix and envelope.
+ *
+ * Decoding untrusted bytes throws only KafkaCloneError(INVALID_REQUEST).
+ */
+import { Packr, Unpackr } from "msgpackr";
+import { KafkaCloneError } from "../errors";
+import type { ElectionMessage } from "./election-types";
+
+export const ELECTION_CODEC_VERSION = 1;
+export const MAX_ELECTION_MESSAGE_SIZE = 256;
+
+const packr = new Packr({ useRecords: false });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: false, int64AsType: "number" });
+
+export function encodeElectionMessage(message: ElectionMessage): Uint8Array {
+  let normalized: ElectionMessage;
+  try {
+    normalized = read(new Map<unknown, unknown>([...Object.entries(message), ["v", ELECTION_CODEC_VERSION]]));
+  } catch (error) {
+    throw new KafkaCloneError("INVALID_ARGUMENT", (error as Error).message);
+  }
+  return packr.pack({ v: ELECTION_CODEC_VERSION, ...normalized });
+}
+
+export function decodeElectionMessage(bytes: Uint8Array): ElectionMessage {
+  if (!(bytes instanceof Uint8Array)) throw invalid("election message is not bytes");
+  if (bytes.length > MAX_ELECTION_MESSAGE_SIZE) throw invalid("election message is too large");
+  let value: unknown;
+  try {
+    value = unpackr.unpack(bytes);
+  } catch (error) {
+    throw new KafkaCloneError("INVALID_REQUEST", "election message is not valid MessagePack", { cause: error });
+  }
+  if (!(value instanceof Map)) throw invalid("election message is not a map");
+  return read(value);
+}
+
+function read(m: Map<unknown, unknown>): ElectionMessage {
+  if (m.get("v") !== ELECTION_CODEC_VERSION) throw invalid("unsupported election message version");
+  const type = m.get("type");
+  const term = count(m, "term");
+  const from = count(m, "from");
+  if (from < 1) throw invalid("from must be a positive broker id");
+  switch (type) {
+    case "ELECTION":
+    case "ANSWER":
+      return { type, term, from };
+    case "COORDINATOR":
+      return { type, term, from, epoch: count(m, "epoch") };
+    default:
+      throw invalid("unknown election message type");
+  }
+}
+
+function count(m: Map<unknown, unknown>, key: string): number {
+  const v = m.get(key);
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
+    throw invalid(`${key} must be a non-negative safe integer`);
+  }
+  return v;
+}
+
+function invalid(message: string): KafkaCloneError {
+  return new KafkaCloneError("INVALID_REQUEST", message);
+}
