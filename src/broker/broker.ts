@@ -9,11 +9,12 @@ import { lockDataDir, holderProcessIsGone, type DataDirLock, type LockHolder } f
 import { readLeaderEpoch, writeLeaderEpoch } from "../log/leader-epoch-file";
 import type { LogConfig } from "../log/log-config";
 import { LogManager } from "../log/log-manager";
+import { RpcDispatcher } from "../net/rpc-server";
 import { listenTcp, type TcpServer } from "../net/tcp";
 import type { MetadataResponse } from "../protocol/api";
 import type { BrokerAddress } from "../protocol/envelope";
-import { CLIENT_HANDLERS } from "./handler-table";
-import { RequestDispatcher } from "./request-dispatcher";
+import { ClientSession } from "./client-session";
+import { clientHandlers } from "./handler-table";
 import type { BrokerServices, Leadership } from "./request-handler";
 
 export interface BrokerOptions {
@@ -44,12 +45,25 @@ export class Broker implements BrokerServices {
   private server: TcpServer | null = null;
   private active: ActiveState | null = null;
   private knownLeader: BrokerAddress | undefined;
-  private readonly dispatcher: RequestDispatcher;
+  private readonly dispatcher: RpcDispatcher<ClientSession>;
+  private readonly sessions = new Set<ClientSession>();
   private readonly logger: Logger;
 
   constructor(readonly options: BrokerOptions) {
     this.logger = createLogger(`broker-${options.id}`);
-    this.dispatcher = new RequestDispatcher(CLIENT_HANDLERS, this, this.logger);
+    this.dispatcher = new RpcDispatcher(clientHandlers(this), {
+      openSession: (connection) => {
+        const session = new ClientSession(connection);
+        this.sessions.add(session);
+        return session;
+      },
+      closeSession: (session) => {
+        this.sessions.delete(session);
+        session.closeSubscriptions();
+      },
+      drained: (session) => session.resume(),
+      leaderHint: () => this.knownLeader,
+    }, this.logger);
   }
 
   get id(): number {
@@ -143,7 +157,7 @@ export class Broker implements BrokerServices {
     if (this.knownLeader?.id === this.id) this.knownLeader = undefined;
     this.logger.warn("stepping down", { reason, epoch: active.epoch });
     const notLeader = new KafkaCloneError("NOT_LEADER", `broker ${this.id} stepped down: ${reason}`);
-    for (const session of this.dispatcher.sessions) {
+    for (const session of this.sessions) {
       for (const subscription of session.subscriptions.values()) subscription.failAll(notLeader);
       session.closeSubscriptions();
     }

@@ -1,7 +1,6 @@
 /** One client connection on the broker: its responses, pushes and subscriptions. */
-import type { KafkaCloneError } from "../errors";
 import type { FramedConnection } from "../net/framed-connection";
-import { type BrokerAddress, toWire, toWireError } from "../protocol/envelope";
+import { toWire } from "../protocol/envelope";
 import { encodeFrame } from "../protocol/frame-codec";
 import type { Subscription } from "./subscription";
 
@@ -16,14 +15,6 @@ export class ClientSession {
 
   get pendingWriteBytes(): number {
     return this.connection.pendingWriteBytes;
-  }
-
-  respond(correlationId: number, body: unknown, attachments: readonly Uint8Array[] = []): void {
-    this.connection.send(encodeFrame(toWire({ kind: "response", correlationId, error: null, body }), attachments));
-  }
-
-  respondError(correlationId: number, error: KafkaCloneError, leader?: BrokerAddress): void {
-    this.connection.send(encodeFrame(toWire({ kind: "response", correlationId, error: toWireError(error, leader), body: null })));
   }
 
   push(api: string, body: unknown, attachments: readonly Uint8Array[] = []): void {

@@ -4,9 +4,11 @@ import { handleMetadata } from "./handlers/metadata";
 import { handleProduce } from "./handlers/produce";
 import { handleCredit, handleSubscribe, handleUnsubscribe } from "./handlers/subscribe";
 import { handleCreateTopic, handleDeleteTopic, handleDescribeTopic, handleListTopics } from "./handlers/topic-admin";
-import type { RequestHandler } from "./request-handler";
+import type { RpcHandler } from "../net/rpc-server";
+import type { ClientSession } from "./client-session";
+import type { BrokerServices, RequestHandler } from "./request-handler";
 
-export const CLIENT_HANDLERS: Readonly<Record<string, RequestHandler>> = {
+const CLIENT_HANDLERS: Readonly<Record<string, RequestHandler>> = {
   [API.metadata]: handleMetadata,
   [API.createTopic]: handleCreateTopic,
   [API.deleteTopic]: handleDeleteTopic,
@@ -18,3 +20,13 @@ export const CLIENT_HANDLERS: Readonly<Record<string, RequestHandler>> = {
   [API.unsubscribe]: handleUnsubscribe,
   [API.listOffsets]: handleListOffsets,
 };
+
+/** The client port's handlers, bound to one broker. */
+export function clientHandlers(broker: BrokerServices): Record<string, RpcHandler<ClientSession>> {
+  return Object.fromEntries(
+    Object.entries(CLIENT_HANDLERS).map(([api, handler]) => [
+      api,
+      (body: unknown, attachment: Uint8Array, session: ClientSession) => handler({ body, attachment, session }, broker),
+    ]),
+  );
+}

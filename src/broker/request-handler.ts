@@ -2,6 +2,7 @@
 import type { LogManager } from "../log/log-manager";
 import type { MetadataResponse } from "../protocol/api";
 import type { BrokerAddress } from "../protocol/envelope";
+import type { RpcReply } from "../net/rpc-server";
 import type { ClientSession } from "./client-session";
 
 export interface Leadership {
@@ -25,13 +26,5 @@ export interface HandlerRequest {
   session: ClientSession;
 }
 
-export interface HandlerReply {
-  body: unknown;
-  attachments?: Uint8Array[];
-}
-
 /** Returns null when no response is sent (acks=0 produce). */
-export type RequestHandler = (
-  request: HandlerRequest,
-  broker: BrokerServices,
-) => Promise<HandlerReply | null> | HandlerReply | null;
+export type RequestHandler = (request: HandlerRequest, broker: BrokerServices) => Promise<RpcReply | null> | RpcReply | null;
