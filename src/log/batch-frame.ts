@@ -176,6 +176,19 @@ function hex(n: number): string {
   return `0x${n.toString(16).padStart(8, "0")}`;
 }
 
+/** Checks the frames laid back to back in a request; throws before anything is used. */
+export function checkFrames(data: Uint8Array): BatchHeader[] {
+  const headers: BatchHeader[] = [];
+  for (let pos = 0; pos < data.length; ) {
+    const check = checkFrame(data, pos);
+    if (!check.ok) throw new KafkaCloneError("CORRUPT_MESSAGE", `batch at byte ${pos} of the request: ${check.reason}`);
+    headers.push(check.header);
+    pos += check.header.frameSize;
+  }
+  if (headers.length === 0) throw new KafkaCloneError("INVALID_RECORD", "no batches to append");
+  return headers;
+}
+
 /** The offset after the batch's last record. */
 export function nextOffsetAfter(header: BatchHeader): number {
   return header.baseOffset + header.recordCount;

@@ -3,6 +3,7 @@
  * count the bytes recovery reads and inject write and fsync failures.
  */
 import fs from "node:fs";
+import { asKafkaCloneError, KafkaCloneError } from "../errors";
 
 export interface FileIO {
   /** Opens for appending and positional reads (O_APPEND | O_CREAT | O_RDWR). */
@@ -57,4 +58,35 @@ export function readAt(io: FileIO, fd: number, position: number, length: number)
   const buf = Buffer.allocUnsafe(length);
   const n = io.pread(fd, buf, position);
   return n === length ? buf : buf.subarray(0, n);
+}
+
+/** Appends every byte of `chunks`, retrying after short writes; throws when no progress is made. */
+export function writeFully(io: FileIO, fd: number, chunks: Uint8Array[], total: number): void {
+  let written = io.writev(fd, chunks);
+  while (written < total) {
+    const rest = remainingChunks(chunks, written);
+    const n = io.writev(fd, rest);
+    if (n <= 0) throw new Error(`short write: ${written} of ${total} bytes`);
+    written += n;
+  }
+}
+
+function remainingChunks(chunks: Uint8Array[], skip: number): Uint8Array[] {
+  const rest: Uint8Array[] = [];
+  for (const chunk of chunks) {
+    if (skip >= chunk.length) {
+      skip -= chunk.length;
+      continue;
+    }
+    rest.push(skip > 0 ? chunk.subarray(skip) : chunk);
+    skip = 0;
+  }
+  return rest;
+}
+
+/** A STORAGE_ERROR for a failed file operation, naming the errno code. */
+export function storageError(what: string, error: unknown): KafkaCloneError {
+  const cause = asKafkaCloneError(error);
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return new KafkaCloneError("STORAGE_ERROR", `${what} failed${code ? ` (${code})` : ""}: ${cause.message}`, { cause: error });
 }

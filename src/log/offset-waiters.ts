@@ -10,9 +10,14 @@ export class OffsetWaiters {
   private queue: Waiter[] = [];
   private head = 0;
 
-  /** Resolves once `reach(n)` is called with n >= offset. Offsets must be enqueued in order. */
+  /** Resolves once `reach(n)` is called with n >= offset. */
   wait(offset: number): Promise<void> {
-    return new Promise((resolve, reject) => this.queue.push({ offset, resolve, reject }));
+    return new Promise((resolve, reject) => {
+      // Kept sorted: callers usually wait in offset order, so this is almost always a push.
+      let at = this.queue.length;
+      while (at > this.head && this.queue[at - 1]!.offset > offset) at--;
+      this.queue.splice(at, 0, { offset, resolve, reject });
+    });
   }
 
   get size(): number {

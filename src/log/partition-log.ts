@@ -6,10 +6,11 @@
  * written meanwhile (group commit). Readers only see durable bytes, so nothing
  * a consumer reads can vanish in a crash.
  */
-import { KafkaCloneError, asKafkaCloneError } from "../errors";
-import { checkFrame, stampBatch } from "./batch-frame";
-import type { FileIO } from "./file-io";
+import { KafkaCloneError } from "../errors";
+import { checkFrames, stampBatch } from "./batch-frame";
+import { type FileIO, storageError, writeFully } from "./file-io";
 import type { LogConfig } from "./log-config";
+import { expiredSegmentCount } from "./log-retention";
 import { OffsetWaiters } from "./offset-waiters";
 import { type ReadPosition, type ReadResult, offsetForTimestamp, readFromLog } from "./log-read";
 import { type AppendedFrame, Segment } from "./segment";
@@ -36,7 +37,9 @@ export class PartitionLog {
   private pendingBytes = 0;
   private writeScheduled = false;
   private syncRun: Promise<void> | null = null;
+  /** Segments written since the last fsync started, and those whose fsync is in flight. */
   private readonly unsynced = new Set<Segment>();
+  private readonly syncing = new Set<Segment>();
   private readonly writtenWaiters = new OffsetWaiters();
   private readonly durableWaiters = new OffsetWaiters();
   private readonly durableListeners = new Set<() => void>();
@@ -98,14 +101,7 @@ export class PartitionLog {
    */
   append(data: Uint8Array, leaderEpoch: number): AppendResult {
     this.assertWritable();
-    const headers = [];
-    for (let pos = 0; pos < data.length; ) {
-      const check = checkFrame(data, pos);
-      if (!check.ok) throw new KafkaCloneError("CORRUPT_MESSAGE", `batch at byte ${pos} of the request: ${check.reason}`);
-      headers.push(check.header);
-      pos += check.header.frameSize;
-    }
-    if (headers.length === 0) throw new KafkaCloneError("INVALID_RECORD", "no batches to append");
+    const headers = checkFrames(data);
     this.maybeRoll(data.length);
     const frames: AppendedFrame[] = [];
     const baseOffsets: number[] = [];
@@ -132,6 +128,13 @@ export class PartitionLog {
     const done = acks === "all" ? this.durableOffset : this.writtenOffset;
     if (offset <= done) return Promise.resolve();
     if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(this.closedError());
+    if (offset > this.nextOffsetValue) {
+      // Nothing was appended there: waiting would hang (and hold up every later waiter).
+      return Promise.reject(
+        new KafkaCloneError("OFFSET_OUT_OF_RANGE", `offset ${offset} is past ${this.topic}-${this.partition}'s end ${this.nextOffsetValue}`),
+      );
+    }
     return (acks === "all" ? this.durableWaiters : this.writtenWaiters).wait(offset);
   }
 
@@ -162,6 +165,8 @@ export class PartitionLog {
     if (this.active.isEmpty && this.pendingBytes === 0) return;
     this.writePending();
     if (this.failure) throw this.failure;
+    // A failed write may have left the active segment empty again: keep it.
+    if (this.active.isEmpty) return;
     const sealed = this.active;
     try {
       sealed.seal();
@@ -174,23 +179,11 @@ export class PartitionLog {
 
   /** Deletes whole sealed segments past the retention limits; returns how many went. */
   enforceRetention(nowMs = Date.now()): number {
-    let deleted = 0;
-    const { retentionBytes, retentionMs } = this.config;
-    let excess = retentionBytes < 0 ? 0 : this.sizeBytes - retentionBytes;
-    while (this.segments.length > 1) {
-      const oldest = this.segments[0]!;
-      const overSize = excess > 0 && excess - oldest.size >= 0;
-      oldest.ensureIndexes(this.config.indexIntervalBytes);
-      const overAge = retentionMs >= 0 && oldest.maxTimestamp >= 0 && oldest.maxTimestamp < nowMs - retentionMs;
-      if (!overSize && !overAge) break;
-      if (this.unsynced.has(oldest)) break;
-      this.segments.shift();
-      oldest.delete();
-      excess -= oldest.size;
-      deleted++;
-    }
-    if (deleted > 0) this.io.syncDirectory(this.dir);
-    return deleted;
+    const busy = (segment: Segment) => this.unsynced.has(segment) || this.syncing.has(segment);
+    const expired = this.segments.splice(0, expiredSegmentCount(this.segments, this.sizeBytes, this.config, nowMs, busy));
+    for (const segment of expired) segment.delete();
+    if (expired.length > 0) this.io.syncDirectory(this.dir);
+    return expired.length;
   }
 
   /** Persists and fsyncs index entries (before a recovery checkpoint names this offset). */
@@ -204,18 +197,20 @@ export class PartitionLog {
   async close(): Promise<void> {
     if (this.closed) return;
     this.writePending();
-    if (this.syncRun) await this.syncRun;
-    if (!this.failure && this.durableOffset < this.writtenOffset) await this.syncOnce();
+    await this.syncLoop();
     this.closed = true;
-    const closing = new KafkaCloneError("LOG_CLOSED", `${this.topic}-${this.partition} was closed`);
-    this.writtenWaiters.fail(closing);
-    this.durableWaiters.fail(closing);
+    this.writtenWaiters.fail(this.closedError());
+    this.durableWaiters.fail(this.closedError());
     for (const segment of this.segments) segment.close();
   }
 
   private assertWritable(): void {
-    if (this.closed) throw new KafkaCloneError("LOG_CLOSED", `${this.topic}-${this.partition} is closed`);
+    if (this.closed) throw this.closedError();
     if (this.failure) throw this.failure;
+  }
+
+  private closedError(): KafkaCloneError {
+    return new KafkaCloneError("LOG_CLOSED", `${this.topic}-${this.partition} is closed`);
   }
 
   private maybeRoll(incomingBytes: number): void {
@@ -261,31 +256,41 @@ export class PartitionLog {
   /** A failed write leaves the log as it was before it: cut any partial bytes, forget the offsets. */
   private rollBackUnwritten(segment: Segment, error: unknown): void {
     const failure = storageError(`writing ${segment.logPath}`, error);
+    this.nextOffsetValue = this.writtenOffset;
     try {
       this.io.truncate(segment.fd, segment.size);
     } catch (truncateError) {
+      // The file now holds bytes the log does not know: stop writing, acknowledge nothing more.
       this.failure = storageError(`cutting a partial write from ${segment.logPath}`, truncateError);
+      this.writtenWaiters.fail(this.failure);
+      this.durableWaiters.fail(this.failure);
+      return;
     }
-    this.nextOffsetValue = this.writtenOffset;
     this.writtenWaiters.fail(failure, this.writtenOffset);
     this.durableWaiters.fail(failure, this.writtenOffset);
   }
 
+  /** Runs fsyncs until everything written is durable; at most one run at a time. */
   private syncLoop(): Promise<void> {
-    this.syncRun ??= (async () => {
+    if (this.syncRun !== null) return this.syncRun;
+    if (this.failure || this.closed || this.durableOffset >= this.writtenOffset) return Promise.resolve();
+    // The loop awaits at least once, so `finally` runs after `syncRun` is assigned.
+    const run = (async () => {
       try {
         while (!this.failure && !this.closed && this.durableOffset < this.writtenOffset) await this.syncOnce();
       } finally {
         this.syncRun = null;
       }
     })();
-    return this.syncRun;
+    this.syncRun = run;
+    return run;
   }
 
   private async syncOnce(): Promise<void> {
     const target = this.writtenOffset;
     const segments = [...this.unsynced].map((segment) => ({ segment, size: segment.size }));
     this.unsynced.clear();
+    for (const { segment } of segments) this.syncing.add(segment);
     try {
       await Promise.all(segments.map(({ segment }) => this.io.datasync(segment.fd)));
     } catch (error) {
@@ -294,39 +299,18 @@ export class PartitionLog {
       this.writtenWaiters.fail(this.failure);
       this.durableWaiters.fail(this.failure);
       return;
+    } finally {
+      this.syncing.clear();
     }
     for (const { segment, size } of segments) segment.durableSize = Math.max(segment.durableSize, size);
     this.durableOffset = target;
     this.durableWaiters.reach(target);
-    for (const listener of this.durableListeners) listener();
-  }
-}
-
-function writeFully(io: FileIO, fd: number, chunks: Uint8Array[], total: number): void {
-  let written = io.writev(fd, chunks);
-  while (written < total) {
-    const rest = remainingChunks(chunks, written);
-    const n = io.writev(fd, rest);
-    if (n <= 0) throw new Error(`short write: ${written} of ${total} bytes`);
-    written += n;
-  }
-}
-
-function remainingChunks(chunks: Uint8Array[], skip: number): Uint8Array[] {
-  const rest: Uint8Array[] = [];
-  for (const chunk of chunks) {
-    if (skip >= chunk.length) {
-      skip -= chunk.length;
-      continue;
+    for (const listener of this.durableListeners) {
+      try {
+        listener();
+      } catch {
+        // A listener's own failure must not stop the fsync loop for every other caller.
+      }
     }
-    rest.push(skip > 0 ? chunk.subarray(skip) : chunk);
-    skip = 0;
   }
-  return rest;
-}
-
-function storageError(what: string, error: unknown): KafkaCloneError {
-  const cause = asKafkaCloneError(error);
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return new KafkaCloneError("STORAGE_ERROR", `${what} failed${code ? ` (${code})` : ""}: ${cause.message}`, { cause: error });
 }
