@@ -24,7 +24,7 @@ install: $(STAMP)
 
 $(BIN): $(STAMP) $(SOURCES)
 	@mkdir -p dist
-	$(BUN) build src/main.ts --compile --no-compile-autoload-dotenv --no-compile-autoload-bunfig --outfile $(BIN)
+	$(BUN) build src/main.ts src/broker/zk-session-worker.ts --compile --no-compile-autoload-dotenv --no-compile-autoload-bunfig --outfile $(BIN)
 
 build: $(BIN)
 
@@ -37,6 +37,10 @@ test: typecheck $(BIN)
 
 unit: $(STAMP)
 	$(BUN) test test/unit
+
+# The broker end to end: the compiled binary as the broker, a Bun load process on loopback.
+bench: $(STAMP) $(BIN)
+	$(BUN) run bench/broker-bench.ts $(BENCH_ARGS)
 
 bench-log: $(STAMP)
 	$(BUN) run bench/log-bench.ts

@@ -6,6 +6,7 @@ import { consumeCommand } from "./cli/consume";
 import { logCommand } from "./cli/log";
 import { produceCommand } from "./cli/produce";
 import { topicsCommand } from "./cli/topics";
+import { zookeeperCommand } from "./cli/zookeeper";
 
 const main = defineCommand({
   meta: {
@@ -14,6 +15,7 @@ const main = defineCommand({
     description: "A Kafka-like event log: one binary for the zookeeper, brokers, producers and consumers",
   },
   subCommands: {
+    zookeeper: zookeeperCommand,
     broker: brokerCommand,
     produce: produceCommand,
     consume: consumeCommand,

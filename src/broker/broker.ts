@@ -45,6 +45,8 @@ export class Broker implements BrokerServices {
   private server: TcpServer | null = null;
   private active: ActiveState | null = null;
   private knownLeader: BrokerAddress | undefined;
+  /** In a cluster: whether the zookeeper lease for `epoch` is held right now. */
+  private leaseHolds: (epoch: number) => boolean = () => true;
   private readonly dispatcher: RpcDispatcher<ClientSession>;
   private readonly sessions = new Set<ClientSession>();
   private readonly logger: Logger;
@@ -165,6 +167,10 @@ export class Broker implements BrokerServices {
     await active.lock.release();
   }
 
+  setLeaseCheck(check: (epoch: number) => boolean): void {
+    this.leaseHolds = check;
+  }
+
   setKnownLeader(leader: BrokerAddress | undefined): void {
     this.knownLeader = leader;
   }
@@ -191,6 +197,9 @@ export class Broker implements BrokerServices {
   confirmLeadership(epoch: number): void {
     if (!this.active || this.active.epoch !== epoch) {
       throw new KafkaCloneError("NOT_LEADER", `broker ${this.id} no longer leads epoch ${epoch}`);
+    }
+    if (!this.leaseHolds(epoch)) {
+      throw new KafkaCloneError("NOT_LEADER", `broker ${this.id} lost its lease for epoch ${epoch}; the writes may or may not be in the log`);
     }
   }
 

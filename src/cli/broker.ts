@@ -1,9 +1,11 @@
 import { defineCommand } from "citty";
 import { Broker } from "../broker/broker";
-import { KafkaCloneError } from "../errors";
-import { configureLogging } from "../logger";
+import { ClusterMember } from "../broker/cluster-member";
+import { parseHostPort } from "../client/addresses";
+import { createLogger } from "../logger";
 import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/frame-codec";
-import { assertKnownFlags, choiceFlag, intFlag, optionalIntFlag } from "./args";
+import { assertKnownFlags, intFlag, optionalIntFlag } from "./args";
+import { applyLoggingArgs, LOGGING_ARGS } from "./logging-args";
 import { printReadyLine, runOrExit, untilSignal } from "./output";
 
 const args = {
@@ -18,8 +20,10 @@ const args = {
   "segment-ms": { type: "string", description: "default segment age before a roll", default: String(7 * 24 * 3600 * 1000) },
   "retention-ms": { type: "string", description: "default retention by age (-1 = forever)", default: String(7 * 24 * 3600 * 1000) },
   "retention-bytes": { type: "string", description: "default retention by partition size (-1 = unlimited)", default: "-1" },
-  "log-level": { type: "string", description: "debug, info, warn or error", default: "info" },
-  "log-format": { type: "string", description: "text or json", default: "text" },
+  zookeeper: { type: "string", description: "the zookeeper, host:port (cluster mode)", default: "127.0.0.1:2181" },
+  "election-port": { type: "string", description: "port for election messages from other brokers (0 = any free port)", default: "0" },
+  "heartbeat-interval-ms": { type: "string", description: "how often to send a heartbeat to the zookeeper", default: "100" },
+  ...LOGGING_ARGS,
 } as const;
 
 export const brokerCommand = defineCommand({
@@ -29,10 +33,7 @@ export const brokerCommand = defineCommand({
     runOrExit(async () => {
       assertKnownFlags(context.rawArgs, args);
       const a = context.args;
-      configureLogging({
-        level: choiceFlag(a["log-level"], "log-level", ["debug", "info", "warn", "error"] as const),
-        format: choiceFlag(a["log-format"], "log-format", ["text", "json"] as const),
-      });
+      applyLoggingArgs(a);
       const broker = new Broker({
         id: intFlag(a.id, "id", { min: 1, max: 2 ** 31 - 1 }),
         host: a.host,
@@ -47,13 +48,25 @@ export const brokerCommand = defineCommand({
           retentionBytes: optionalIntFlag(a["retention-bytes"], "retention-bytes", { min: -1 }),
         },
       });
-      if (!a.standalone) {
-        throw new KafkaCloneError("INVALID_ARGUMENT", "cluster mode needs --zookeeper; use --standalone to run a single broker");
-      }
       broker.listen();
-      await broker.becomeActive(broker.nextStandaloneEpoch());
-      printReadyLine({ mode: "broker", id: broker.id, host: broker.options.host, port: broker.port, role: broker.role, epoch: broker.epoch, dataDir: broker.options.dataDir });
+      const ready = { mode: "broker", id: broker.id, host: broker.options.host, port: broker.port, dataDir: broker.options.dataDir };
+      if (a.standalone) {
+        await broker.becomeActive(broker.nextStandaloneEpoch());
+        printReadyLine({ ...ready, role: broker.role, epoch: broker.epoch });
+        await untilSignal();
+        await broker.stop();
+        process.exit(0);
+      }
+      const member = new ClusterMember(broker, {
+        zookeeper: parseHostPort(a.zookeeper, "--zookeeper"),
+        electionHost: a.host,
+        electionPort: intFlag(a["election-port"], "election-port", { max: 65535 }),
+        heartbeatIntervalMs: intFlag(a["heartbeat-interval-ms"], "heartbeat-interval-ms", { min: 5, max: 10_000 }),
+      }, createLogger(`broker-${broker.id}`));
+      member.start();
+      printReadyLine({ ...ready, electionPort: member.electionPort, role: "standby", zookeeper: a.zookeeper });
       await untilSignal();
+      await member.stop();
       await broker.stop();
       process.exit(0);
     }),

@@ -9,8 +9,8 @@ import { runOrExit } from "./output";
 const topicArg = { topic: { type: "string", description: "topic name", required: true } } as const;
 const jsonArg = { json: { type: "boolean", description: "print JSON", default: false } } as const;
 
-async function withAdmin(broker: string | undefined, body: (admin: Admin) => Promise<void>): Promise<void> {
-  const admin = new Admin(clusterOptionsFrom({ broker }));
+async function withAdmin(where: { broker?: string; zookeeper?: string }, body: (admin: Admin) => Promise<void>): Promise<void> {
+  const admin = new Admin(clusterOptionsFrom(where));
   try {
     await body(admin);
   } finally {
@@ -44,7 +44,7 @@ const create = defineCommand({
         retentionMs: optionalIntFlag(a["retention-ms"], "retention-ms", { min: -1 }),
         retentionBytes: optionalIntFlag(a["retention-bytes"], "retention-bytes", { min: -1 }),
       };
-      await withAdmin(a.broker, async (admin) => {
+      await withAdmin(a, async (admin) => {
         if (a["if-not-exists"]) {
           const created = await admin.ensureTopic(name, partitions, config);
           console.log(created ? `Created topic ${name}.` : `Topic ${name} already exists.`);
@@ -63,7 +63,7 @@ const list = defineCommand({
   run: (context) =>
     runOrExit(async () => {
       assertKnownFlags(context.rawArgs, listArgs);
-      await withAdmin(context.args.broker, async (admin) => {
+      await withAdmin(context.args, async (admin) => {
         const topics = await admin.listTopics();
         if (context.args.json) console.log(JSON.stringify(topics));
         else for (const topic of topics) console.log(topic.name);
@@ -79,7 +79,7 @@ const describe = defineCommand({
     runOrExit(async () => {
       assertKnownFlags(context.rawArgs, describeArgs);
       const name = validateTopicName(context.args.topic);
-      await withAdmin(context.args.broker, async (admin) => {
+      await withAdmin(context.args, async (admin) => {
         const description = await admin.describeTopic(name);
         if (context.args.json) {
           console.log(JSON.stringify(description));
@@ -102,7 +102,7 @@ const remove = defineCommand({
     runOrExit(async () => {
       assertKnownFlags(context.rawArgs, deleteArgs);
       const name = validateTopicName(context.args.topic);
-      await withAdmin(context.args.broker, async (admin) => {
+      await withAdmin(context.args, async (admin) => {
         await admin.deleteTopic(name);
         console.log(`Deleted topic ${name}.`);
       });

@@ -11,8 +11,12 @@ import type { BrokerAddress } from "../protocol/envelope";
 import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/frame-codec";
 import { formatHostPort, type HostPort } from "./addresses";
 
-/** Where the active broker is believed to be, e.g. from the zookeeper. Null when none is known. */
-export type LeaderLocator = () => Promise<HostPort | null>;
+/** Where the active broker is believed to be, e.g. from the zookeeper. */
+export interface LeaderLocator {
+  /** Null when no broker is active right now. */
+  locate(): Promise<HostPort | null>;
+  close(): void;
+}
 
 export interface ClusterClientOptions {
   bootstrap: HostPort[];
@@ -86,6 +90,7 @@ export class ClusterClient {
 
   close(): void {
     this.closed = true;
+    this.options.locator?.close();
     this.connection?.close();
     this.connection = null;
   }
@@ -117,7 +122,7 @@ export class ClusterClient {
     if (this.hint) list.push(this.hint);
     this.hint = null;
     if (this.options.locator) {
-      const located = await this.options.locator().catch(() => null);
+      const located = await this.options.locator.locate().catch(() => null);
       if (located) list.push(located);
     }
     list.push(...this.options.bootstrap);

@@ -1,5 +1,6 @@
 /** The native API: request names and the bodies they carry. */
 import type { BrokerAddress, WireError } from "./envelope";
+import type { ClusterView } from "./heartbeat-codec";
 
 export const API = {
   metadata: "metadata",
@@ -127,4 +128,32 @@ export interface ListOffsetsRequest {
 
 export interface ListOffsetsResponse {
   partitions: { partition: number; offset: number | null }[];
+}
+
+/** The zookeeper's TCP API (same port number as its UDP heartbeats). */
+export const ZK_API = {
+  view: "zkView",
+  claim: "zkClaim",
+} as const;
+
+export interface ZkViewResponse {
+  view: ClusterView;
+  zkIncarnation: number;
+  sessionTimeoutMs: number;
+  uptimeMs: number;
+  counters: Record<string, number>;
+  /** Per broker: ms since its last accepted heartbeat. */
+  heartbeatAgeMs: Record<string, number>;
+}
+
+export interface ZkClaimRequest {
+  brokerId: number;
+  epoch: number;
+}
+
+export interface ZkClaimResponse {
+  accepted: boolean;
+  epoch: number;
+  reason?: string;
+  view: ClusterView;
 }

@@ -11,6 +11,7 @@ import {
   type StartPosition,
   type SubscribeRequest,
   type TopicConfigOverrides,
+  type ZkClaimRequest,
 } from "./api";
 import { asArray, asInt, asObject, asOneOf, asString, optional } from "./wire-values";
 
@@ -102,4 +103,9 @@ export function readListOffsetsRequest(body: unknown): ListOffsetsRequest {
     return { partition: partitionField(po.partition, `partitions[${i}].partition`), spec: readOffsetSpec(po.spec, `partitions[${i}].spec`) };
   });
   return { topic: topicField(o.topic), partitions };
+}
+
+export function readZkClaimRequest(body: unknown): ZkClaimRequest {
+  const o = asObject(body, "claim request");
+  return { brokerId: asInt(o.brokerId, "brokerId", 1, 2 ** 31 - 1), epoch: asInt(o.epoch, "epoch", 1) };
 }

@@ -1,0 +1,103 @@
+/**
+ * Carries bully-election messages between brokers over TCP: one listener for
+ * incoming messages, one lazily opened connection per peer for outgoing ones.
+ * Delivery is best effort — the state machine's timeouts cover lost messages.
+ */
+import { asKafkaCloneError } from "../errors";
+import { decodeElectionMessage, encodeElectionMessage, MAX_ELECTION_MESSAGE_SIZE } from "../election/election-codec";
+import type { ElectionMessage } from "../election/election-types";
+import type { Logger } from "../logger";
+import type { FramedConnection } from "../net/framed-connection";
+import { connectTcp, listenTcp, type TcpServer } from "../net/tcp";
+
+const MAX_FRAME = MAX_ELECTION_MESSAGE_SIZE + 64;
+const CONNECT_TIMEOUT_MS = 300;
+
+function lengthPrefixed(payload: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(4 + payload.length);
+  new DataView(frame.buffer).setUint32(0, payload.length);
+  frame.set(payload, 4);
+  return frame;
+}
+
+interface Peer {
+  address: string;
+  connection: Promise<FramedConnection> | null;
+}
+
+export class ElectionTransport {
+  private server: TcpServer | null = null;
+  private readonly peers = new Map<number, Peer>();
+
+  constructor(
+    private readonly onMessage: (message: ElectionMessage) => void,
+    private readonly logger: Logger,
+  ) {}
+
+  get port(): number {
+    if (!this.server) throw new Error("election transport is not listening");
+    return this.server.port;
+  }
+
+  listen(host: string, port: number): void {
+    this.server = listenTcp({
+      host,
+      port,
+      maxFrameBytes: MAX_FRAME,
+      maxConnections: 1024,
+      accept: () => ({
+        onFrame: (connection, frame) => {
+          try {
+            this.onMessage(decodeElectionMessage(frame));
+          } catch (error) {
+            this.logger.warn("closing election connection after a malformed message", {
+              remote: connection.remote,
+              reason: asKafkaCloneError(error).message,
+            });
+            connection.close(asKafkaCloneError(error).message);
+          }
+        },
+      }),
+    });
+  }
+
+  send(to: number, host: string, port: number, message: ElectionMessage): void {
+    const address = `${host}:${port}`;
+    let peer = this.peers.get(to);
+    if (!peer || peer.address !== address) {
+      void peer?.connection?.then((c) => c.close()).catch(() => {});
+      peer = { address, connection: null };
+      this.peers.set(to, peer);
+    }
+    const frame = lengthPrefixed(encodeElectionMessage(message));
+    const current = peer;
+    current.connection ??= connectTcp({
+      host,
+      port,
+      maxFrameBytes: MAX_FRAME,
+      timeoutMs: CONNECT_TIMEOUT_MS,
+      handlers: {
+        onFrame: () => {},
+        onClose: () => {
+          current.connection = null;
+        },
+      },
+    });
+    current.connection.then(
+      (connection) => {
+        if (connection.isClosed) current.connection = null;
+        else connection.send([frame]);
+      },
+      () => {
+        current.connection = null;
+      },
+    );
+  }
+
+  stop(): void {
+    for (const peer of this.peers.values()) void peer.connection?.then((c) => c.close()).catch(() => {});
+    this.peers.clear();
+    this.server?.stop();
+    this.server = null;
+  }
+}

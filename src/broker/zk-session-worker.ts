@@ -1,0 +1,135 @@
+/**
+ * The broker's zookeeper session, on its own thread so a busy event loop
+ * never delays a heartbeat: UDP heartbeats out, acks in, epoch claims over
+ * TCP, and the leader lease. Clocks of different threads do not share an
+ * origin, so every lease time is taken on this thread; the main thread only
+ * reads the held epoch from shared memory.
+ */
+import type { udp } from "bun";
+import { LeaderLease, defaultLeaseMs } from "../election/leader-lease";
+import { RpcConnection } from "../net/rpc-connection";
+import { ZK_API, type ZkClaimResponse, type ZkViewResponse } from "../protocol/api";
+import { decodeHeartbeatAck, encodeHeartbeat } from "../protocol/heartbeat-codec";
+import { HeartbeatSender, type BrokerStatus } from "../zookeeper/heartbeat-sender";
+import { LEASE_EPOCH_SLOT, type FromZkSession, type ToZkSession } from "./zk-session-messages";
+
+declare const self: Worker;
+
+const LEASE_CHECK_MS = 5;
+const post = (message: FromZkSession) => self.postMessage(message);
+
+let init: Extract<ToZkSession, { type: "init" }> | null = null;
+let sender: HeartbeatSender | null = null;
+let lease: LeaderLease | null = null;
+let leaseSlot: Int32Array | null = null;
+let status: BrokerStatus = { role: "standby", epoch: 0, term: 0 };
+let rpc: RpcConnection | null = null;
+let udpSocket: udp.Socket<"buffer"> | null = null;
+const timers: ReturnType<typeof setInterval>[] = [];
+
+self.onmessage = (event: MessageEvent<ToZkSession>) => {
+  const message = event.data;
+  switch (message.type) {
+    case "init":
+      void start(message);
+      break;
+    case "status":
+      status = { role: message.role, epoch: message.epoch, term: message.term };
+      break;
+    case "claim":
+      void claim(message.requestId, message.epoch);
+      break;
+    case "revoke":
+      lease?.revoke();
+      publishLease();
+      break;
+    case "stop":
+      for (const timer of timers) clearInterval(timer);
+      udpSocket?.close();
+      rpc?.close();
+      process.exit(0);
+  }
+};
+
+async function start(message: Extract<ToZkSession, { type: "init" }>): Promise<void> {
+  init = message;
+  sender = new HeartbeatSender(message.identity);
+  leaseSlot = new Int32Array(message.lease);
+  udpSocket = await Bun.udpSocket({
+    socket: { data: (_socket, data) => onAck(data) },
+  });
+  timers.push(setInterval(sendHeartbeat, message.heartbeatIntervalMs));
+  timers.push(setInterval(checkLease, LEASE_CHECK_MS));
+  sendHeartbeat();
+  for (;;) {
+    try {
+      const { body } = await zookeeper().then((zk) => zk.request(ZK_API.view, {}, [], 2000));
+      const sessionTimeoutMs = (body as ZkViewResponse).sessionTimeoutMs;
+      const leaseMs = defaultLeaseMs(sessionTimeoutMs);
+      lease = new LeaderLease(message.identity.brokerId, leaseMs);
+      post({ type: "connected", sessionTimeoutMs, leaseMs });
+      return;
+    } catch {
+      await Bun.sleep(100);
+    }
+  }
+}
+
+function sendHeartbeat(): void {
+  if (!init || !sender || !udpSocket) return;
+  const heartbeat = sender.next(performance.now(), status);
+  udpSocket.send(encodeHeartbeat(heartbeat), init.zookeeper.port, init.zookeeper.host);
+}
+
+function onAck(data: Uint8Array): void {
+  let accepted;
+  try {
+    accepted = sender?.onAck(decodeHeartbeatAck(data));
+  } catch {
+    return;
+  }
+  if (!accepted) return;
+  if (lease) {
+    const before = lease.epoch;
+    if (lease.onAck(accepted.view, accepted.heartbeatSentAt, performance.now()) === "revoked" && before !== null) {
+      post({ type: "lease-lost", epoch: before, reason: "the zookeeper's view no longer names this broker active" });
+    }
+    publishLease();
+  }
+  post({ type: "view", view: accepted.view, zkRestarted: accepted.zkRestarted });
+}
+
+function checkLease(): void {
+  if (!lease) return;
+  const held = lease.epoch;
+  if (held !== null && !lease.holds(performance.now())) {
+    post({ type: "lease-lost", epoch: held, reason: "no heartbeat acknowledged within the lease" });
+  }
+  publishLease();
+}
+
+function publishLease(): void {
+  if (leaseSlot) Atomics.store(leaseSlot, LEASE_EPOCH_SLOT, lease?.epoch ?? 0);
+}
+
+async function claim(requestId: number, epoch: number): Promise<void> {
+  const sentAt = performance.now();
+  try {
+    const zk = await zookeeper();
+    const { body } = await zk.request(ZK_API.claim, { brokerId: init!.identity.brokerId, epoch }, [], 1000);
+    const result = body as ZkClaimResponse;
+    if (result.accepted && lease) {
+      lease.grant(epoch, sentAt);
+      publishLease();
+    }
+    post({ type: "claim-result", requestId, accepted: result.accepted && lease !== null, epoch, reason: result.reason, view: result.view });
+  } catch (error) {
+    post({ type: "claim-result", requestId, accepted: false, epoch, reason: (error as Error).message });
+  }
+}
+
+async function zookeeper(): Promise<RpcConnection> {
+  if (rpc && !rpc.isClosed) return rpc;
+  rpc = await RpcConnection.connect({ host: init!.zookeeper.host, port: init!.zookeeper.port, connectTimeoutMs: 1000, requestTimeoutMs: 2000 });
+  return rpc;
+}
