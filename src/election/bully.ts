@@ -33,7 +33,8 @@
  * - electionNeeded: a leader steps down; an idle or following broker starts
  *   an election at once. No active without electionNeeded means the
  *   zookeeper is starting up: nothing changes.
- * - Naming us active while we claim or back off: the claim was accepted.
+ * - Naming us active at the epoch we claimed, while we claim or back off:
+ *   the claim was accepted (its result may come later or never).
  */
 import type { ClusterView } from "../protocol/heartbeat-codec";
 import type { BullyAction, ElectionMessage, TimerId } from "./election-types";
@@ -42,6 +43,8 @@ export interface BullyOptions extends Partial<BullyTimeouts> {
   selfId: number;
   /** the highest term persisted by this broker's previous runs (0 if none) */
   persistedTerm: number;
+  /** the leader epoch found in the data directory at startup, so a claim starts above it */
+  initialEpoch?: number;
 }
 
 export interface BullyTimeouts {
@@ -66,6 +69,8 @@ export class BullyElection {
   private highestTerm: number;
   private electionTerm = 0;
   private knownEpoch = 0;
+  /** the epoch asked for by the latest claimActive */
+  private claimedEpoch = 0;
   private currentPhase: BullyPhase = "idle";
   private leader: number | null = null;
   private view: ClusterView | null = null;
@@ -75,6 +80,7 @@ export class BullyElection {
   constructor(options: BullyOptions) {
     this.selfId = options.selfId;
     this.highestTerm = options.persistedTerm;
+    this.knownEpoch = options.initialEpoch ?? 0;
     this.timeouts = {
       answerTimeoutMs: options.answerTimeoutMs ?? DEFAULT_TIMEOUTS.answerTimeoutMs,
       coordinatorTimeoutMs: options.coordinatorTimeoutMs ?? DEFAULT_TIMEOUTS.coordinatorTimeoutMs,
@@ -101,8 +107,11 @@ export class BullyElection {
     return this.leader;
   }
 
+  /** Starts a new round now, unless this broker leads (a leader is never pre-empted, not even by itself). */
   start(_reason: string): BullyAction[] {
-    return this.run(() => this.beginElection(this.highestTerm + 1));
+    return this.run(() => {
+      if (this.currentPhase !== "leader") this.beginElection(this.highestTerm + 1);
+    });
   }
 
   /** Leadership lost outside the election (lease lapsed, disk failed): become a plain standby. */
@@ -170,7 +179,8 @@ export class BullyElection {
   private reactToView(view: ClusterView): void {
     const active = view.activeBrokerId;
     if (active === this.selfId) {
-      if (this.currentPhase === "claiming" || this.currentPhase === "backoff") this.becomeLeader(view.epoch);
+      const claiming = this.currentPhase === "claiming" || this.currentPhase === "backoff";
+      if (claiming && view.epoch === this.claimedEpoch) this.becomeLeader(view.epoch);
       return;
     }
     if (active !== null) {
@@ -231,7 +241,8 @@ export class BullyElection {
 
   private requestClaim(): void {
     this.currentPhase = "claiming";
-    this.out.push({ type: "claimActive", term: this.electionTerm, epoch: this.knownEpoch + 1 });
+    this.claimedEpoch = this.knownEpoch + 1;
+    this.out.push({ type: "claimActive", term: this.electionTerm, epoch: this.claimedEpoch });
     this.arm("claim", this.timeouts.claimTimeoutMs);
   }
 

@@ -22,7 +22,8 @@ export function encodeElectionMessage(message: ElectionMessage): Uint8Array {
   } catch (error) {
     throw new KafkaCloneError("INVALID_ARGUMENT", (error as Error).message);
   }
-  return packr.pack({ v: ELECTION_CODEC_VERSION, ...normalized });
+  // A plain copy: msgpackr hands out a Buffer view into its reusable pool.
+  return new Uint8Array(packr.pack({ v: ELECTION_CODEC_VERSION, ...normalized }));
 }
 
 export function decodeElectionMessage(bytes: Uint8Array): ElectionMessage {

@@ -50,6 +50,12 @@ describe("bully election rounds", () => {
     ]);
   });
 
+  test("the epoch found on disk at startup sets the first claim", () => {
+    const b = new BullyElection({ selfId: 1, persistedTerm: 0, initialEpoch: 12 });
+    expect(b.onView(view(null, 3, [1]))).toEqual([]); // older than what the disk says: stale
+    expect(b.onView(view(null, 12, [1]))).toContainEqual({ type: "claimActive", term: 1, epoch: 13 });
+  });
+
   test("no ANSWER in time: claim; accepted: lead and tell every other live broker", () => {
     const b = broker2(view(null, 4, [1, 2, 3]));
     expect(b.onTimeout("answer")).toEqual([

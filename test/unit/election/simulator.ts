@@ -5,7 +5,9 @@
  * Tests can drop, duplicate and delay packets, kill, revive, pause (SIGSTOP)
  * and resume nodes, and restart the zookeeper. After every event it checks
  * the safety invariants: at most one broker may acknowledge writes (leader
- * phase with a valid lease) and no epoch is ever led by two brokers.
+ * phase with a valid lease) and no epoch is ever led twice. It also models
+ * the shared data directory's leader-epoch file (read at startup, checked
+ * and written at takeover).
  */
 import { BullyElection, type BullyTimeouts } from "../../../src/election/bully";
 import type { BullyAction, ElectionMessage, TimerId } from "../../../src/election/election-types";
@@ -41,6 +43,8 @@ export class SimNode {
   readonly timers = new Map<TimerId, number>();
   readonly actions: BullyAction[] = [];
   claimSentAt = 0;
+  /** the highest leader epoch this process read from the shared data directory */
+  diskEpochSeen = 0;
   bully!: BullyElection;
   sender!: HeartbeatSender;
   lease!: LeaderLease;
@@ -55,6 +59,9 @@ interface Scheduled {
 
 export class Simulator {
   now = 0;
+  /** the data directory's leader-epoch file, shared by all brokers */
+  diskEpoch = 0;
+  readonly abortedTakeovers: Array<{ id: number; epoch: number }> = [];
   filter: (p: Packet) => Verdict = () => "deliver";
   zk: BrokerRegistry | null;
   readonly nodes = new Map<number, SimNode>();
@@ -80,9 +87,9 @@ export class Simulator {
     return this.nodes.get(id)!;
   }
 
-  /** Alive nodes in the leader phase. */
+  /** Running (alive, not paused) nodes in the leader phase. */
   leaders(): number[] {
-    return [...this.nodes.values()].filter((n) => n.alive && n.bully.phase === "leader").map((n) => n.id);
+    return [...this.nodes.values()].filter((n) => n.alive && !n.paused && n.bully.phase === "leader").map((n) => n.id);
   }
 
   run(ms: number): void {
@@ -118,7 +125,8 @@ export class Simulator {
     n.alive = true;
     n.paused = false;
     n.gen++;
-    n.bully = new BullyElection({ selfId: id, persistedTerm: n.disk.term, ...this.o.bully });
+    n.diskEpochSeen = this.diskEpoch;
+    n.bully = new BullyElection({ selfId: id, persistedTerm: n.disk.term, initialEpoch: this.diskEpoch, ...this.o.bully });
     n.sender = new HeartbeatSender({
       brokerId: id,
       incarnation: Math.floor(this.rng() * 2 ** 40),
@@ -160,7 +168,8 @@ export class Simulator {
   private heartbeat(n: SimNode): void {
     if (n.bully.phase === "leader" && !n.lease.holds(this.now)) this.apply(n, n.bully.stepDown());
     const role = n.bully.phase === "leader" && n.lease.holds(this.now) ? "active" : "standby";
-    const hb = n.sender.next(this.now, { role, epoch: n.bully.epoch, term: n.bully.term });
+    const epoch = Math.max(n.bully.epoch, n.diskEpochSeen);
+    const hb = n.sender.next(this.now, { role, epoch, term: n.bully.term });
     this.transmit({ kind: "heartbeat", from: n.id }, () => {
       const out = this.zk?.onHeartbeat(hb, this.now);
       if (out?.accepted) this.transmit({ kind: "ack", to: n.id, ack: out.ack }, this.forNode(n, () => this.onAck(n, out.ack)));
@@ -207,11 +216,7 @@ export class Simulator {
           this.claim(n, a.epoch);
           break;
         case "becomeLeader":
-          n.lease.grant(a.epoch, n.claimSentAt);
-          if (this.leaderships.some((l) => l.epoch === a.epoch && l.id !== n.id)) {
-            throw new Error(`epoch ${a.epoch} led by two brokers`);
-          }
-          this.leaderships.push({ id: n.id, epoch: a.epoch, at: this.now });
+          this.takeOver(n, a.epoch);
           break;
         case "stepDown":
           n.lease.revoke();
@@ -220,6 +225,25 @@ export class Simulator {
           break;
       }
     }
+  }
+
+  /**
+   * The takeover's epoch check: a restarted zookeeper may grant an epoch that a
+   * broker it never heard of already wrote to the data directory. Then the
+   * takeover is aborted and the broker reports the epoch it read in its
+   * heartbeats, which retires it at the zookeeper and asks for a new election.
+   */
+  private takeOver(n: SimNode, epoch: number): void {
+    if (this.diskEpoch >= epoch) {
+      n.diskEpochSeen = this.diskEpoch;
+      this.abortedTakeovers.push({ id: n.id, epoch });
+      this.apply(n, n.bully.stepDown());
+      return;
+    }
+    this.diskEpoch = epoch;
+    n.lease.grant(epoch, n.claimSentAt);
+    if (this.leaderships.some((l) => l.epoch === epoch)) throw new Error(`epoch ${epoch} led twice`);
+    this.leaderships.push({ id: n.id, epoch, at: this.now });
   }
 
   private claim(n: SimNode, epoch: number): void {
