@@ -33,8 +33,9 @@
  * - electionNeeded: a leader steps down; an idle or following broker starts
  *   an election at once. No active without electionNeeded means the
  *   zookeeper is starting up: nothing changes.
- * - Naming us active at the epoch we claimed, while we claim or back off:
- *   the claim was accepted (its result may come later or never).
+ * - Naming us active, at an epoch at least the one we asked for, while we
+ *   claim or back off: the claim was accepted (its result may come later or
+ *   never; the host may have asked for a higher epoch than suggested).
  */
 import type { ClusterView } from "../protocol/heartbeat-codec";
 import type { BullyAction, ElectionMessage, TimerId } from "./election-types";
@@ -69,7 +70,7 @@ export class BullyElection {
   private highestTerm: number;
   private electionTerm = 0;
   private knownEpoch = 0;
-  /** the epoch asked for by the latest claimActive */
+  /** the epoch suggested by the latest claimActive */
   private claimedEpoch = 0;
   private currentPhase: BullyPhase = "idle";
   private leader: number | null = null;
@@ -180,7 +181,7 @@ export class BullyElection {
     const active = view.activeBrokerId;
     if (active === this.selfId) {
       const claiming = this.currentPhase === "claiming" || this.currentPhase === "backoff";
-      if (claiming && view.epoch === this.claimedEpoch) this.becomeLeader(view.epoch);
+      if (claiming && view.epoch >= this.claimedEpoch) this.becomeLeader(view.epoch);
       return;
     }
     if (active !== null) {

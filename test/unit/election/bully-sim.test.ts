@@ -232,7 +232,7 @@ describe("epochs across a zookeeper restart", () => {
 });
 
 describe("bully chaos", () => {
-  test("random loss, duplication, kills, pauses and zookeeper restarts: always safe, settles after healing", () => {
+  test("random loss, duplication, kills, pauses, zookeeper outages and restarts: always safe, settles after healing", () => {
     for (let seed = 1; seed <= 30; seed++) {
       const rand = mulberry32(seed * 7919);
       const ids = [1, 2, 3, 4, 5];
@@ -252,10 +252,13 @@ describe("bully chaos", () => {
           if (n.paused) sim.resume(id);
           else sim.pause(id);
         } else if (r < 0.5) sim.restartZk();
+        else if (r < 0.55) sim.zkDown();
         else if (r < 0.6 && n.alive) sim.act(id, (b) => b.start("chaos"));
-        sim.run(100 + Math.floor(rand() * 900));
+        else if (r < 0.65 && n.alive) sim.act(id, (b) => b.stepDown());
+        sim.run(50 + Math.floor(rand() * 900));
       }
       sim.filter = () => "deliver";
+      if (sim.zk === null) sim.restartZk();
       for (const id of ids) {
         if (!sim.node(id).alive) sim.revive(id);
         if (sim.node(id).paused) sim.resume(id);

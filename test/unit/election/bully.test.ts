@@ -138,6 +138,14 @@ describe("bully election rounds", () => {
     expect(b.onClaimResult(true, 5)).toEqual([]);
   });
 
+  test("a view naming it active at an older epoch than it asked for is not an acceptance", () => {
+    const b = broker2(view(null, 4, [1, 2]));
+    b.onClaimResult(false, 4);
+    expect(b.onView(view(2, 4, [1, 2]))).toEqual([]);
+    expect(b.phase).toBe("backoff");
+    expect(b.onView(view(2, 7, [1, 2]))).toContainEqual({ type: "becomeLeader", term: 1, epoch: 7 });
+  });
+
   test("a late accepted claim with the newest epoch still makes it leader; an outdated one does not", () => {
     const b = broker2(view(null, 4, [1, 2, 3]));
     b.onMessage(3, coordinator(1, 3, 5));
