@@ -45,5 +45,16 @@ bench: $(STAMP) $(BIN)
 bench-log: $(STAMP)
 	$(BUN) run bench/log-bench.ts
 
+# A zookeeper and three brokers on ./data in the foreground; Ctrl-C stops them all.
+cluster: $(BIN)
+	$(BIN) local-cluster --brokers 3 --data-dir $(DATA_DIR)
+
+# One record per stdin line, to the cluster started by `make cluster`.
+produce: $(BIN)
+	$(BIN) produce --topic $(TOPIC) --zookeeper $(ZK) --create --partitions 3
+
+consume: $(BIN)
+	$(BIN) consume --topic $(TOPIC) --zookeeper $(ZK) --from-beginning
+
 clean:
 	rm -rf dist

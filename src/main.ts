@@ -3,6 +3,7 @@ import { defineCommand, runMain } from "citty";
 import pkg from "../package.json";
 import { brokerCommand } from "./cli/broker";
 import { consumeCommand } from "./cli/consume";
+import { localClusterCommand } from "./cli/local-cluster";
 import { logCommand } from "./cli/log";
 import { produceCommand } from "./cli/produce";
 import { topicsCommand } from "./cli/topics";
@@ -20,6 +21,7 @@ const main = defineCommand({
     produce: produceCommand,
     consume: consumeCommand,
     topics: topicsCommand,
+    "local-cluster": localClusterCommand,
     log: logCommand,
   },
 });

@@ -18,7 +18,7 @@ export async function runOrExit(body: () => Promise<void> | void): Promise<void>
 
 /** The one JSON line a long-running mode prints when it serves, with its real ports. */
 export function printReadyLine(fields: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify({ event: "ready", ...fields })}\n`);
+  process.stdout.write(`${JSON.stringify({ event: "ready", ...fields, pid: process.pid })}\n`);
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */

@@ -68,7 +68,7 @@ export function listenTcp(options: ListenOptions): TcpServer {
     port: listener.port,
     connectionCount: () => open.size,
     stop() {
-      for (const connection of open) connection.close("server stopping");
+      for (const connection of open) connection.close();
       listener.stop(true);
     },
   };
