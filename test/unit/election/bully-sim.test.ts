@@ -99,6 +99,22 @@ describe("bully in a simulated cluster", () => {
     expect(sim.leaderships.map((l) => l.id)).toEqual([2]);
   });
 
+  test("an old leader's COORDINATOR delayed past a newer election is ignored", () => {
+    const sim = new Simulator({ ids: [1, 2, 3], seed: 15 });
+    let delayed = 0;
+    sim.filter = (p) => (isMessage(p, "COORDINATOR", 3, 1) && ++delayed ? { delayMs: 4000 } : "deliver");
+    sim.run(2000);
+    expect(delayed).toBe(1);
+    expect(sim.node(1).bully.leaderId).toBe(3); // learnt from the view
+    sim.kill(3);
+    sim.run(1500);
+    expectSettledOn(sim, 2);
+    const before = sim.node(1).actions.length;
+    sim.run(3000); // the delayed COORDINATOR{epoch 1} from 3 arrives now
+    expect(sim.node(1).actions.slice(before).filter((a) => a.type === "followLeader")).toEqual([]);
+    expectSettledOn(sim, 2);
+  });
+
   test("a returning higher id joins as standby and never pre-empts the healthy leader", () => {
     const sim = new Simulator({ ids: [1, 2, 3], seed: 2 });
     sim.run(2000);

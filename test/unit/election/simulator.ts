@@ -22,7 +22,7 @@ export type Packet =
   | { kind: "ack"; to: number; ack: HeartbeatAck }
   | { kind: "claim"; from: number; epoch: number }
   | { kind: "claim-result"; to: number; accepted: boolean };
-export type Verdict = "deliver" | "drop" | "duplicate";
+export type Verdict = "deliver" | "drop" | "duplicate" | { delayMs: number };
 
 export interface SimOptions {
   ids: number[];
@@ -271,8 +271,9 @@ export class Simulator {
   private transmit(packet: Packet, deliver: () => void): void {
     const verdict = this.filter(packet);
     if (verdict === "drop") return;
+    const extra = typeof verdict === "object" ? verdict.delayMs : 0;
     const copies = verdict === "duplicate" ? 2 : 1;
-    for (let i = 0; i < copies; i++) this.at(1 + Math.floor(this.rng() * this.o.maxLatencyMs), deliver);
+    for (let i = 0; i < copies; i++) this.at(extra + 1 + Math.floor(this.rng() * this.o.maxLatencyMs), deliver);
   }
 
   /** Wraps a delivery so it reaches only the same incarnation of the node, and waits while it is paused. */
