@@ -23,6 +23,8 @@ export class IndexFile {
   private keys: number[] = [];
   private values: number[] = [];
   private persisted = 0;
+  /** The file changed since its last fsync. */
+  private changed = false;
   private fd: number | null = null;
   private readonly entryBytes: number;
 
@@ -86,6 +88,20 @@ export class IndexFile {
     return found < 0 ? null : this.entry(found);
   }
 
+  /** Whether some entry has exactly this value (values never decrease). */
+  hasValue(value: number): boolean {
+    let lo = 0;
+    let hi = this.values.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = this.values[mid]!;
+      if (v === value) return true;
+      if (v < value) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return false;
+  }
+
   /** Keeps only the entries accepted by `keep`, stopping at the first rejected one. */
   truncateWhile(keep: (entry: IndexEntry) => boolean): void {
     let n = 0;
@@ -96,6 +112,7 @@ export class IndexFile {
     if (this.persisted > n) {
       this.persisted = n;
       this.io.truncate(this.openFd(), n * this.entryBytes);
+      this.changed = true;
     }
   }
 
@@ -105,6 +122,7 @@ export class IndexFile {
     this.values = [];
     this.persisted = 0;
     this.io.truncate(this.openFd(), 0);
+    this.changed = true;
   }
 
   /**
@@ -157,17 +175,20 @@ export class IndexFile {
     }
     this.io.writev(this.openFd(), [buf]);
     this.persisted = this.keys.length;
+    this.changed = true;
   }
 
   /** Persists and fsyncs; used at checkpoints and when a segment is sealed. */
   sync(): void {
     this.persist();
-    if (this.fd !== null) this.io.datasyncSync(this.fd);
+    if (this.fd !== null && this.changed) this.io.datasyncSync(this.fd);
+    this.changed = false;
   }
 
   /** Rewrites the whole file from memory (after a rebuild). */
   rewrite(): void {
     this.io.truncate(this.openFd(), 0);
+    this.changed = true;
     this.persisted = 0;
     this.persist();
   }

@@ -199,6 +199,7 @@ export class PartitionLog {
     this.writePending();
     await this.syncLoop();
     this.closed = true;
+    if (this.failure === null) this.active.markEnd();
     this.writtenWaiters.fail(this.closedError());
     this.durableWaiters.fail(this.closedError());
     for (const segment of this.segments) segment.close();

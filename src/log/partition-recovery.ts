@@ -127,19 +127,30 @@ function listSegments(dir: string): number[] {
 }
 
 /**
- * Where scanning starts in the segment holding the recovery point: the last
- * index entry before it, if that entry points at the batch it claims to.
+ * Where scanning starts in the segment holding the recovery point: at the
+ * recovery point itself when the indexes mark it exactly (a clean close
+ * leaves such entries), else at the last index entry before it, if that
+ * entry points at the batch it claims to; with no usable index, at 0.
  */
 function resumePoint(io: FileIO, segment: Segment, recoveryPoint: number | null): { position: number; offset: number } {
   let position = 0;
   let offset = segment.baseOffset;
-  if (recoveryPoint !== null && recoveryPoint > segment.baseOffset) {
-    segment.offsetIndex.load(segment.size);
-    segment.timeIndex.load(Number.MAX_SAFE_INTEGER);
-    const entry = segment.offsetIndex.floor(recoveryPoint - segment.baseOffset - 1);
-    if (entry !== null && pointsAtBatch(io, segment, entry.value, segment.baseOffset + entry.key)) {
-      position = entry.value;
-      offset = segment.baseOffset + entry.key;
+  const relative = (recoveryPoint ?? 0) - segment.baseOffset;
+  const indexesOk =
+    relative > 0 && segment.offsetIndex.load(segment.size + 1) && segment.timeIndex.load(Number.MAX_SAFE_INTEGER);
+  if (indexesOk) {
+    const at = segment.offsetIndex.floor(relative);
+    const before = segment.offsetIndex.floor(relative - 1);
+    // The time entry at the point holds the max timestamp of everything before it.
+    const atIsExact =
+      at !== null &&
+      at.key === relative &&
+      segment.timeIndex.hasValue(relative) &&
+      (at.value === segment.size || pointsAtBatch(io, segment, at.value, recoveryPoint!));
+    const resumeAt = atIsExact ? at : before;
+    if (resumeAt !== null && (atIsExact || pointsAtBatch(io, segment, resumeAt.value, segment.baseOffset + resumeAt.key))) {
+      position = resumeAt.value;
+      offset = segment.baseOffset + resumeAt.key;
     }
   }
   segment.resumeIndexingAt(position, offset);
@@ -147,6 +158,7 @@ function resumePoint(io: FileIO, segment: Segment, recoveryPoint: number | null)
 }
 
 function pointsAtBatch(io: FileIO, segment: Segment, position: number, offset: number): boolean {
+  if (position >= segment.size) return false;
   const header = readAt(io, segment.fd, position, HEADER_SIZE);
   return header.length === HEADER_SIZE && readBatchHeader(header).baseOffset === offset;
 }

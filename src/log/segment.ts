@@ -107,6 +107,19 @@ export class Segment {
     this.nextOffset = frame.baseOffset + frame.recordCount;
   }
 
+  /**
+   * At a clean close: index entries for the log end (offset → file size, and
+   * the max timestamp before it), so reopening at this recovery point reads nothing.
+   */
+  markEnd(): void {
+    if (this.size === 0) return;
+    const relative = this.nextOffset - this.baseOffset;
+    if ((this.offsetIndex.last()?.value ?? 0) < this.size) this.offsetIndex.append(relative, this.size);
+    if ((this.timeIndex.last()?.value ?? -1) < relative) this.timeIndex.append(this.maxTimestamp, relative);
+    this.bytesSinceIndexEntry = 0;
+    this.timestampAtLastTimeEntry = this.maxTimestamp;
+  }
+
   /** Adds a closing time entry so a sealed segment's max timestamp is known without reading it. */
   seal(): void {
     if (this.maxTimestamp > this.timestampAtLastTimeEntry && this.nextOffset > this.baseOffset) {
@@ -124,7 +137,8 @@ export class Segment {
   ensureIndexes(indexIntervalBytes: number): void {
     if (this.indexesLoaded) return;
     const offsetSpan = this.nextOffset - this.baseOffset;
-    const offsetsOk = this.offsetIndex.load(this.size, offsetSpan);
+    // An entry may point at the very end: the one a clean close leaves.
+    const offsetsOk = this.offsetIndex.load(this.size + 1, offsetSpan);
     const timesOk = this.timeIndex.load(offsetSpan + 1);
     const offsetsMissing = this.offsetIndex.length === 0 && this.size > indexIntervalBytes * 2;
     const timesMissing = this.timeIndex.length === 0 && this.size > 0;
