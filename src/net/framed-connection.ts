@@ -1,7 +1,8 @@
 /**
  * A TCP connection carrying length-prefixed frames. Bun's `socket.write` may
  * take only part of a buffer: the rest waits here and goes out on `drain`.
- * Small frames queued in the same tick leave in one write.
+ * Small frames queued in the same tick leave in one write. A clean `close()`
+ * sends everything queued before the FIN; a close with a reason drops it.
  */
 import type { Socket } from "bun";
 import { asKafkaCloneError } from "../errors";
@@ -11,7 +12,10 @@ export interface FramedHandlers {
   onFrame(connection: FramedConnection, frame: Uint8Array): void;
   /** Called once; `reason` says why when the connection was not closed cleanly. */
   onClose?(connection: FramedConnection, reason: string | null): void;
-  /** The write queue emptied after backpressure. */
+  /**
+   * The write queue became empty: everything sent so far is with the kernel.
+   * Producers of data that stopped at a queue limit (subscriptions) resume here.
+   */
   onDrain?(connection: FramedConnection): void;
 }
 
@@ -22,7 +26,8 @@ export class FramedConnection {
   private queue: Uint8Array[] = [];
   private queued = 0;
   private flushScheduled = false;
-  private closedWith: string | null | undefined;
+  /** "ending": closed for senders, the queue still leaving before the FIN. */
+  private state: "open" | "ending" | "closed" = "open";
   handlers: FramedHandlers;
 
   constructor(
@@ -36,7 +41,7 @@ export class FramedConnection {
   }
 
   get isClosed(): boolean {
-    return this.closedWith !== undefined;
+    return this.state !== "open";
   }
 
   /** Bytes accepted by `send` but not yet taken by the kernel. */
@@ -77,37 +82,59 @@ export class FramedConnection {
     }
     for (const frame of frames) {
       if (this.isClosed) return;
-      this.handlers.onFrame(this, frame);
+      try {
+        this.handlers.onFrame(this, frame);
+      } catch (error) {
+        // A bug handling one frame must not leave a half-dead connection (Bun would keep the socket open).
+        this.close(`failed handling a frame: ${(error as Error).message}`);
+        return;
+      }
     }
   }
 
   handleDrain(): void {
     this.flush();
-    if (this.queued === 0 && !this.isClosed) this.handlers.onDrain?.(this);
   }
 
+  /** The socket closed or failed. Without a reason, a frame cut short still gets one. */
   handleClose(reason: string | null): void {
-    if (this.closedWith !== undefined) return;
-    this.closedWith = reason;
+    if (this.state === "closed") return;
+    const wasOpen = this.state === "open";
+    this.state = "closed";
     this.queue = [];
     this.queued = 0;
-    this.handlers.onClose?.(this, reason);
+    this.socket.end();
+    if (!wasOpen) return;
+    const partial = this.decoder.describePartial();
+    this.handlers.onClose?.(this, reason ?? (partial ? `peer closed inside a frame (${partial})` : null));
   }
 
-  /** Closes the connection; queued writes are dropped when `reason` is given (an error). */
+  /**
+   * Closes the connection. Without a reason everything queued is still sent
+   * (resumed on drain) before the FIN; with one (an error), the queue is dropped.
+   */
   close(reason: string | null = null): void {
-    if (this.isClosed) return;
-    if (reason === null) this.flush();
-    this.handleClose(reason);
-    this.socket.end();
+    if (this.state !== "open") return;
+    if (reason !== null) {
+      this.handleClose(reason);
+      return;
+    }
+    this.state = "ending";
+    this.flush();
+    this.handlers.onClose?.(this, null);
+    if (this.state === "ending" && this.queue.length === 0) {
+      this.state = "closed";
+      this.socket.end();
+    }
   }
 
   private flush(): void {
-    while (this.queue.length > 0 && !this.isClosed) {
+    if (this.queue.length === 0 || this.state === "closed") return;
+    while (this.queue.length > 0) {
       const chunk = this.nextWriteChunk();
       const written = this.socket.write(chunk);
       if (written < 0) {
-        this.close("socket write failed");
+        this.handleClose("socket write failed");
         return;
       }
       this.queued -= written;
@@ -115,6 +142,12 @@ export class FramedConnection {
         this.queue.unshift(chunk.subarray(written));
         return;
       }
+    }
+    if (this.state === "ending") {
+      this.state = "closed";
+      this.socket.end();
+    } else if (this.state === "open") {
+      this.handlers.onDrain?.(this);
     }
   }
 

@@ -35,7 +35,7 @@ export function listenTcp(options: ListenOptions): TcpServer {
       port: options.port,
       socket: {
         open(socket) {
-          const connection = new FramedConnection(socket as Socket<unknown>, options.maxFrameBytes, NO_HANDLERS, `${socket.remoteAddress}`);
+          const connection = new FramedConnection(socket as Socket<unknown>, options.maxFrameBytes, NO_HANDLERS, `${socket.remoteAddress}:${socket.remotePort}`);
           socket.data = { connection };
           if (options.maxConnections !== undefined && open.size >= options.maxConnections) {
             connection.close("too many connections");

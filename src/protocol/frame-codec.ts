@@ -36,6 +36,12 @@ export class FrameDecoder {
     return this.buffered;
   }
 
+  /** What an unfinished frame looks like so far ("10 of 200 bytes"), or null between frames. */
+  describePartial(): string | null {
+    if (this.expected >= 0) return `${this.buffered} of ${this.expected} bytes`;
+    return this.buffered > 0 ? `${this.buffered} of 4 header bytes` : null;
+  }
+
   /** Adds received bytes; returns every complete frame (without its length prefix). */
   push(chunk: Uint8Array): Uint8Array[] {
     if (chunk.length > 0) {
