@@ -47,7 +47,12 @@ export class ClusterMember {
     private readonly logger: Logger,
   ) {
     this.termFile = path.join(broker.options.dataDir, "brokers", String(broker.id), "election-term");
-    this.bully = new BullyElection({ selfId: broker.id, persistedTerm: this.readTerm(), ...options.timeouts });
+    this.bully = new BullyElection({
+      selfId: broker.id,
+      persistedTerm: this.readTerm(),
+      initialEpoch: readLeaderEpoch(broker.options.dataDir),
+      ...options.timeouts,
+    });
     this.transport = new ElectionTransport((message) => this.apply(this.bully.onMessage(message.from, message)), logger.child("election"));
     this.worker = new Worker(zkSessionWorkerPath());
     this.worker.onerror = (event) => this.logger.error("zookeeper-session worker failed", { error: event.message });
@@ -98,8 +103,14 @@ export class ClusterMember {
     this.worker.postMessage(message);
   }
 
+  /**
+   * Heartbeats carry the highest epoch known, the data directory's included:
+   * a restarted zookeeper learns epochs only from them, and retires a stale
+   * active only when its standby heartbeat carries at least that epoch.
+   */
   private publishStatus(): void {
-    this.post({ type: "status", role: this.broker.role, epoch: this.broker.epoch || this.bully.epoch, term: this.bully.term });
+    const epoch = Math.max(this.broker.epoch, this.bully.epoch, readLeaderEpoch(this.broker.options.dataDir));
+    this.post({ type: "status", role: this.broker.role, epoch, term: this.bully.term });
   }
 
   private onWorkerMessage(message: FromZkSession): void {
@@ -108,14 +119,13 @@ export class ClusterMember {
         this.logger.info("connected to the zookeeper", { sessionTimeoutMs: message.sessionTimeoutMs, leaseMs: message.leaseMs });
         break;
       case "view":
-        this.view = message.view;
-        this.broker.setKnownLeader(this.leaderAddress(message.view));
         if (message.zkRestarted) this.logger.info("the zookeeper restarted; its view is rebuilt from heartbeats");
-        this.apply(this.bully.onView(message.view));
+        this.onView(message.view);
         break;
       case "claim-result":
         if (!message.accepted) this.logger.info("epoch claim rejected", { epoch: message.epoch, reason: message.reason });
         this.apply(this.bully.onClaimResult(message.accepted, message.accepted ? message.epoch : (message.view?.epoch ?? 0)));
+        if (message.view) this.onView(message.view);
         break;
       case "lease-lost":
         if (this.broker.role === "active" && this.broker.epoch === message.epoch) void this.leave(`lease lost: ${message.reason}`);
@@ -124,6 +134,12 @@ export class ClusterMember {
         this.logger[message.level](message.message, message.fields);
         break;
     }
+  }
+
+  private onView(view: ClusterView): void {
+    this.view = view;
+    this.broker.setKnownLeader(this.leaderAddress(view));
+    this.apply(this.bully.onView(view));
   }
 
   private apply(actions: BullyAction[]): void {

@@ -25,6 +25,9 @@ let leaseSlot: Int32Array | null = null;
 let status: BrokerStatus = { role: "standby", epoch: 0, term: 0 };
 let rpc: RpcConnection | null = null;
 let udpSocket: udp.Socket<"buffer"> | null = null;
+let markConnected: () => void = () => {};
+/** Claims wait for this: the lease needs the zookeeper's session timeout first. */
+const connected = new Promise<void>((resolve) => (markConnected = resolve));
 const timers: ReturnType<typeof setInterval>[] = [];
 
 self.onmessage = (event: MessageEvent<ToZkSession>) => {
@@ -68,6 +71,7 @@ async function start(message: Extract<ToZkSession, { type: "init" }>): Promise<v
       const leaseMs = defaultLeaseMs(sessionTimeoutMs);
       lease = new LeaderLease(message.identity.brokerId, leaseMs);
       post({ type: "connected", sessionTimeoutMs, leaseMs });
+      markConnected();
       return;
     } catch {
       await Bun.sleep(100);
@@ -113,16 +117,17 @@ function publishLease(): void {
 }
 
 async function claim(requestId: number, epoch: number): Promise<void> {
+  await connected;
   const sentAt = performance.now();
   try {
     const zk = await zookeeper();
     const { body } = await zk.request(ZK_API.claim, { brokerId: init!.identity.brokerId, epoch }, [], 1000);
     const result = body as ZkClaimResponse;
-    if (result.accepted && lease) {
-      lease.grant(epoch, sentAt);
+    if (result.accepted) {
+      lease!.grant(epoch, sentAt);
       publishLease();
     }
-    post({ type: "claim-result", requestId, accepted: result.accepted && lease !== null, epoch, reason: result.reason, view: result.view });
+    post({ type: "claim-result", requestId, accepted: result.accepted, epoch, reason: result.reason, view: result.view });
   } catch (error) {
     post({ type: "claim-result", requestId, accepted: false, epoch, reason: (error as Error).message });
   }

@@ -37,6 +37,12 @@ export interface RegistryOptions {
   sessionTimeoutMs: number;
   /** ms after `startedAt` before electionNeeded may be raised or a claim accepted */
   startupGraceMs?: number;
+  /**
+   * electionNeeded waits until no broker has joined for this long, so brokers
+   * started together all take part and the highest id wins (default half a
+   * session timeout).
+   */
+  joinSettleMs?: number;
   maxBrokers?: number;
   /** random id of this zookeeper process, echoed in every ack */
   zkIncarnation: number;
@@ -78,6 +84,8 @@ export class BrokerRegistry {
   private readonly brokers = new Map<number, BrokerEntry>();
   private readonly sessionTimeoutMs: number;
   private readonly graceEndsAt: number;
+  private readonly joinSettleMs: number;
+  private lastJoinAt = -Infinity;
   private readonly maxBrokers: number;
   private readonly zkIncarnation: number;
   private now: number;
@@ -97,6 +105,7 @@ export class BrokerRegistry {
   constructor(options: RegistryOptions, startedAt: number) {
     this.sessionTimeoutMs = options.sessionTimeoutMs;
     this.graceEndsAt = startedAt + (options.startupGraceMs ?? options.sessionTimeoutMs);
+    this.joinSettleMs = options.joinSettleMs ?? Math.floor(options.sessionTimeoutMs / 2);
     this.maxBrokers = options.maxBrokers ?? MAX_VIEW_BROKERS;
     this.zkIncarnation = options.zkIncarnation;
     this.now = startedAt;
@@ -156,6 +165,7 @@ export class BrokerRegistry {
     if (known === undefined) {
       if (this.brokers.size >= this.maxBrokers && !this.evictOneDead()) return "table-full";
       this.brokers.set(hb.brokerId, { hb, lastHeartbeatAt: this.now, alive: true });
+      this.lastJoinAt = this.now;
       this.emit({ type: "broker-joined", id: hb.brokerId });
       return null;
     }
@@ -165,8 +175,10 @@ export class BrokerRegistry {
     if (order > 0) {
       if (this.activeId === hb.brokerId) this.retireActive("restarted");
       this.emit({ type: "broker-restarted", id: hb.brokerId });
+      this.lastJoinAt = this.now;
     } else if (!known.alive) {
       this.emit({ type: "broker-revived", id: hb.brokerId });
+      this.lastJoinAt = this.now;
     }
     this.brokers.set(hb.brokerId, { hb, lastHeartbeatAt: this.now, alive: true });
     return null;
@@ -225,7 +237,8 @@ export class BrokerRegistry {
   private settle(): void {
     let anyAlive = false;
     for (const e of this.brokers.values()) anyAlive ||= e.alive;
-    const needed = this.now >= this.graceEndsAt && anyAlive && this.activeId === null;
+    const settled = this.now - this.lastJoinAt >= this.joinSettleMs;
+    const needed = this.now >= this.graceEndsAt && settled && anyAlive && this.activeId === null;
     if (needed && !this.electionNeeded) {
       this.counters.electionsSignalled++;
       this.emit({ type: "election-needed" });

@@ -21,12 +21,37 @@ function hb(brokerId: number, seq: number, over: Partial<Heartbeat> = {}): Heart
   };
 }
 
-/** A registry whose startup grace is already over at t = 0. */
-function registry(startupGraceMs = 0): BrokerRegistry {
-  return new BrokerRegistry({ sessionTimeoutMs: SESSION, startupGraceMs, zkIncarnation: 77 }, 0);
+/** A registry whose startup grace is already over at t = 0 and that asks for elections without waiting for joins to settle. */
+function registry(startupGraceMs = 0, joinSettleMs = 0): BrokerRegistry {
+  return new BrokerRegistry({ sessionTimeoutMs: SESSION, startupGraceMs, joinSettleMs, zkIncarnation: 77 }, 0);
 }
 
 const types = (events: RegistryEvent[]) => events.map((e) => e.type);
+
+describe("registry cluster formation", () => {
+  test("brokers joining one after another delay the first election until joins settle", () => {
+    const r = registry(0, 250);
+    r.onHeartbeat(hb(1, 1), 0);
+    r.onHeartbeat(hb(2, 1), 100);
+    expect(r.view(300).electionNeeded).toBe(false);
+    r.onHeartbeat(hb(3, 1), 300);
+    r.onHeartbeat(hb(1, 2), 400);
+    r.onHeartbeat(hb(2, 2), 400);
+    expect(r.view(549).electionNeeded).toBe(false);
+    expect(r.view(550)).toMatchObject({ electionNeeded: true, activeBrokerId: null });
+    expect(r.view(550).brokers.map((b) => b.id)).toEqual([1, 2, 3]);
+  });
+
+  test("the death of the active needs no settling when nobody joined", () => {
+    const r = registry(0, 250);
+    r.onHeartbeat(hb(1, 1), 0);
+    r.onHeartbeat(hb(2, 1), 0);
+    expect(r.claimActive(2, 1, 300).accepted).toBe(true);
+    for (let t = 400, seq = 2; t <= 900; t += 100, seq++) r.onHeartbeat(hb(1, seq), t);
+    r.tick(801);
+    expect(r.view(801)).toMatchObject({ electionNeeded: true, activeBrokerId: null });
+  });
+});
 
 describe("registry liveness", () => {
   test("a heartbeat registers a broker and the ack echoes it", () => {
