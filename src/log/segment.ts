@@ -122,8 +122,10 @@ export class Segment {
 
   /** Adds a closing time entry so a sealed segment's max timestamp is known without reading it. */
   seal(): void {
-    if (this.maxTimestamp > this.timestampAtLastTimeEntry && this.nextOffset > this.baseOffset) {
-      this.timeIndex.append(this.maxTimestamp, this.nextOffset - this.baseOffset);
+    const span = this.nextOffset - this.baseOffset;
+    // Always ends at the segment's end, so a time index cut short is recognisable.
+    if (span > 0 && (this.timeIndex.last()?.value ?? -1) < span) {
+      this.timeIndex.append(this.maxTimestamp, span);
       this.timestampAtLastTimeEntry = this.maxTimestamp;
     }
     this.offsetIndex.sync();
@@ -141,8 +143,8 @@ export class Segment {
     const offsetsOk = this.offsetIndex.load(this.size + 1, offsetSpan);
     const timesOk = this.timeIndex.load(offsetSpan + 1);
     const offsetsMissing = this.offsetIndex.length === 0 && this.size > indexIntervalBytes * 2;
-    const timesMissing = this.timeIndex.length === 0 && this.size > 0;
-    if (!offsetsOk || !timesOk || offsetsMissing || timesMissing) {
+    const timesIncomplete = this.size > 0 && this.timeIndex.last()?.value !== offsetSpan;
+    if (!offsetsOk || !timesOk || offsetsMissing || timesIncomplete) {
       this.rebuildIndexes(indexIntervalBytes);
     } else {
       this.maxTimestamp = this.timeIndex.last()?.key ?? NO_TIMESTAMP;
