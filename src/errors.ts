@@ -24,7 +24,7 @@ const CODES = {
   FRAME_TOO_LARGE: { retriable: false, meaning: "the frame is larger than the allowed maximum" },
   STORAGE_ERROR: { retriable: true, meaning: "the broker could not write or sync its log" },
   FENCED_LEADER_EPOCH: { retriable: true, meaning: "a newer leader epoch exists; this broker may not write" },
-  OUT_OF_ORDER_SEQUENCE: { retriable: false, meaning: "the producer's sequence number skipped ahead" },
+  OUT_OF_ORDER_SEQUENCE: { retriable: true, meaning: "the producer's sequence number skipped ahead (an earlier batch is still on its way)" },
   INVALID_PRODUCER_EPOCH: { retriable: false, meaning: "a newer instance of this producer exists" },
   REQUEST_TIMED_OUT: { retriable: true, meaning: "the request did not complete in time" },
   NETWORK_ERROR: { retriable: true, meaning: "the connection failed" },

@@ -18,6 +18,8 @@ export class SealedBatch {
     readonly recordCount: number,
     readonly deadline: number,
     private readonly settlers: Settlers[],
+    /** Idempotent batches: the first record's sequence number; -1 otherwise. */
+    readonly baseSequence = -1,
   ) {}
 
   complete(baseOffset: number): void {
@@ -70,7 +72,8 @@ export class PartitionAccumulator {
     if (this.linger !== null) clearTimeout(this.linger);
     this.linger = null;
     if (this.builder.recordCount === 0) return null;
-    const batch = new SealedBatch(this.topic, this.partition, this.builder.build(identity), this.builder.recordCount, deadline, this.settlers);
+    const frame = this.builder.build(identity);
+    const batch = new SealedBatch(this.topic, this.partition, frame, this.builder.recordCount, deadline, this.settlers, identity?.baseSequence ?? -1);
     this.builder = new BatchBuilder(this.batchBytes + 1024);
     this.settlers = [];
     return batch;

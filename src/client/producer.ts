@@ -4,6 +4,11 @@
  * `maxInFlight` requests are outstanding, and retriable failures are retried
  * with backoff until `deliveryTimeoutMs`. Each record's promise resolves to
  * its offset once the broker acknowledged it at the chosen acks level.
+ *
+ * Idempotence (on by default with acks=all): every batch carries this
+ * producer's id and a per-partition sequence number, so the broker drops a
+ * retried batch it already holds and answers with the original offsets.
+ * Retries go back in sequence order, ahead of newer batches.
  */
 import { asKafkaCloneError, KafkaCloneError } from "../errors";
 import type { ProducerRecord } from "../log/record-codec";
@@ -22,6 +27,14 @@ export interface ProducerOptions extends ClusterClientOptions {
   maxRequestBytes?: number;
   retryBackoffMs?: number;
   deliveryTimeoutMs?: number;
+  /** Default: true with acks=all (it needs acknowledgements to work). */
+  idempotent?: boolean;
+}
+
+/** A random producer id: unique enough without a round trip, and stable across broker failovers. */
+function randomProducerId(): number {
+  const [high, low] = crypto.getRandomValues(new Uint32Array(2));
+  return (high! & 0xfffff) * 2 ** 32 + low! + 1;
 }
 
 export interface RecordMetadata {
@@ -50,6 +63,9 @@ export class Producer {
   private readonly maxRequestBytes: number;
   private readonly retryBackoffMs: number;
   private readonly deliveryTimeoutMs: number;
+  readonly idempotent: boolean;
+  private producerId = randomProducerId();
+  private readonly sequences = new Map<string, number>();
 
   constructor(options: ProducerOptions) {
     this.client = new ClusterClient(options);
@@ -60,6 +76,10 @@ export class Producer {
     this.maxRequestBytes = options.maxRequestBytes ?? 1024 * 1024;
     this.retryBackoffMs = options.retryBackoffMs ?? 100;
     this.deliveryTimeoutMs = options.deliveryTimeoutMs ?? 120_000;
+    this.idempotent = options.idempotent ?? this.acks === "all";
+    if (this.idempotent && this.acks !== "all") {
+      throw new KafkaCloneError("INVALID_CONFIG", "an idempotent producer needs acks=all");
+    }
   }
 
   /** Resolves to the record's partition and offset once acknowledged (offset -1 with acks=0). */
@@ -116,7 +136,16 @@ export class Producer {
   }
 
   private seal(accumulator: PartitionAccumulator, partitions: number): void {
-    const batch = accumulator.seal(performance.now() + this.deliveryTimeoutMs);
+    const deadline = performance.now() + this.deliveryTimeoutMs;
+    let batch: SealedBatch | null;
+    if (this.idempotent) {
+      const key = `${accumulator.topic}\u0000${accumulator.partition}`;
+      const baseSequence = this.sequences.get(key) ?? 0;
+      batch = accumulator.seal(deadline, { producerId: this.producerId, producerEpoch: 0, baseSequence });
+      if (batch) this.sequences.set(key, (baseSequence + batch.recordCount) % 2 ** 31);
+    } else {
+      batch = accumulator.seal(deadline);
+    }
     if (!batch) return;
     if (partitions > 0) this.partitioner.batchSealed(accumulator.topic, accumulator.partition, partitions);
     this.ready.push(batch);
@@ -189,14 +218,33 @@ export class Producer {
     if (failure.code === "NOT_LEADER") this.client.reportFailure(failure);
     if (!failure.retriable || this.closed || performance.now() + this.retryBackoffMs >= batch.deadline) {
       batch.fail(failure);
+      // Later batches of this producer id would wait forever behind the gap: start a fresh id.
+      if (this.idempotent) this.restartSequences();
       return;
     }
     batch.attempts++;
     this.inFlight++;
     setTimeout(() => {
       this.inFlight--;
-      this.ready.unshift(batch);
+      this.requeue(batch);
       this.pump();
     }, this.retryBackoffMs);
+  }
+
+  /** Puts a retried batch back ahead of its partition's later batches, in sequence order. */
+  private requeue(batch: SealedBatch): void {
+    const samePartition = (other: SealedBatch) => other.topic === batch.topic && other.partition === batch.partition;
+    const later = this.ready.findIndex((other) => samePartition(other) && other.baseSequence > batch.baseSequence);
+    if (later >= 0) {
+      this.ready.splice(later, 0, batch);
+      return;
+    }
+    const earlier = this.ready.findLastIndex(samePartition);
+    this.ready.splice(earlier + 1, 0, batch);
+  }
+
+  private restartSequences(): void {
+    this.producerId = randomProducerId();
+    this.sequences.clear();
   }
 }
