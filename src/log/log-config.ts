@@ -22,12 +22,14 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   indexIntervalBytes: 4096,
 });
 
-const LIMITS: Record<keyof LogConfig, { min: number; allowUnlimited: boolean }> = {
-  segmentBytes: { min: 1024, allowUnlimited: false },
-  segmentMs: { min: 1, allowUnlimited: false },
-  retentionMs: { min: 1, allowUnlimited: true },
-  retentionBytes: { min: 1, allowUnlimited: true },
-  indexIntervalBytes: { min: 1, allowUnlimited: false },
+const MAX = Number.MAX_SAFE_INTEGER;
+/** segment.bytes stays below 2 GiB (as in Kafka): index entries hold file positions in 32 bits. */
+const LIMITS: Record<keyof LogConfig, { min: number; max: number; allowUnlimited: boolean }> = {
+  segmentBytes: { min: 1024, max: 0x7fff_ffff, allowUnlimited: false },
+  segmentMs: { min: 1, max: MAX, allowUnlimited: false },
+  retentionMs: { min: 1, max: MAX, allowUnlimited: true },
+  retentionBytes: { min: 1, max: MAX, allowUnlimited: true },
+  indexIntervalBytes: { min: 1, max: 0x7fff_ffff, allowUnlimited: false },
 };
 
 /** Merges `overrides` onto `base`, rejecting values out of range with INVALID_CONFIG. */
@@ -35,14 +37,15 @@ export function resolveLogConfig(overrides: Partial<LogConfig> = {}, base: Reado
   const config = { ...base };
   for (const [name, value] of Object.entries(overrides) as [keyof LogConfig, unknown][]) {
     if (value === undefined) continue;
+    if (!Object.hasOwn(LIMITS, name)) throw new KafkaCloneError("INVALID_CONFIG", `unknown setting ${name}`);
     const limit = LIMITS[name];
-    if (limit === undefined) throw new KafkaCloneError("INVALID_CONFIG", `unknown setting ${name}`);
     const ok =
       typeof value === "number" &&
       Number.isSafeInteger(value) &&
-      (value >= limit.min || (limit.allowUnlimited && value === -1));
+      ((value >= limit.min && value <= limit.max) || (limit.allowUnlimited && value === -1));
     if (!ok) {
-      const allowed = limit.allowUnlimited ? `an integer >= ${limit.min}, or -1 for no limit` : `an integer >= ${limit.min}`;
+      const range = limit.max === MAX ? `>= ${limit.min}` : `from ${limit.min} to ${limit.max}`;
+      const allowed = limit.allowUnlimited ? `an integer ${range}, or -1 for no limit` : `an integer ${range}`;
       throw new KafkaCloneError("INVALID_CONFIG", `${name} must be ${allowed}, got ${String(value)}`);
     }
     config[name] = value;

@@ -59,6 +59,7 @@ export class LogManager {
   private readonly topics = new Map<string, OpenTopic>();
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private closed = false;
+  private scratchCount = 0;
   readonly recoveryReports = new Map<string, RecoveryReport>();
 
   private constructor(
@@ -130,7 +131,7 @@ export class LogManager {
     this.assertOpen();
     if (this.topics.has(name)) throw new KafkaCloneError("TOPIC_ALREADY_EXISTS", `topic ${name} already exists`);
     const metadata: TopicMetadata = { version: 1, name, partitions, config: overrides, createdAt: new Date().toISOString() };
-    const staging = path.join(this.dataDir, "staging", `${name}-${process.pid}-${Date.now()}`);
+    const staging = this.scratchDir("staging");
     fs.mkdirSync(staging, { recursive: true });
     for (let p = 0; p < partitions; p++) fs.mkdirSync(path.join(staging, String(p)));
     writeTopicMetadata(staging, metadata);
@@ -146,9 +147,11 @@ export class LogManager {
     const topic = this.topic(name);
     this.topics.delete(name);
     await Promise.all(topic.logs.map((log) => log.close()));
-    const trash = path.join(this.dataDir, "trash", `${name}-${process.pid}-${Date.now()}`);
+    const trash = this.scratchDir("trash");
     fs.renameSync(path.join(this.topicsDir, name), trash);
     syncDirectory(this.topicsDir);
+    // Drop its recovery point now, so a topic created later under this name is not held to it.
+    this.checkpoint();
     fs.rmSync(trash, { recursive: true, force: true });
     this.logger.info("deleted topic", { topic: name });
   }
@@ -227,6 +230,11 @@ export class LogManager {
     for (const timer of this.timers) clearInterval(timer);
     await Promise.all(this.allPartitions().map((log) => log.close()));
     this.checkpoint();
+  }
+
+  /** A fresh name under staging/ or trash/, short whatever the topic name's length. */
+  private scratchDir(under: "staging" | "trash"): string {
+    return path.join(this.dataDir, under, `${process.pid}-${Date.now()}-${++this.scratchCount}`);
   }
 
   private topic(name: string): OpenTopic {
