@@ -152,7 +152,12 @@ export class Producer {
     this.pump();
   }
 
-  /** Starts requests while there is room in the in-flight window; one request carries one topic's batches. */
+  /**
+   * Starts requests while there is room in the in-flight window. One request
+   * carries one topic's batches, taken in queue order up to the first that
+   * does not fit: a later (smaller) batch must never overtake an earlier one
+   * of its partition.
+   */
   private pump(): void {
     while (this.ready.length > 0 && this.inFlight < this.maxInFlight) {
       const topic = this.ready[0]!.topic;
@@ -160,10 +165,11 @@ export class Producer {
       let bytes = 0;
       for (let i = 0; i < this.ready.length; ) {
         const batch = this.ready[i]!;
-        if (batch.topic !== topic || (group.length > 0 && bytes + batch.frame.length > this.maxRequestBytes)) {
+        if (batch.topic !== topic) {
           i++;
           continue;
         }
+        if (group.length > 0 && bytes + batch.frame.length > this.maxRequestBytes) break;
         group.push(batch);
         bytes += batch.frame.length;
         this.ready.splice(i, 1);

@@ -3,13 +3,15 @@
  * only the connection that sent it, with a logged reason, and the broker
  * keeps serving normal clients.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import fs from "node:fs";
 import { Packr } from "msgpackr";
 import { encodeBatch } from "../../src/log/record-codec";
 import { assertBrokerServes } from "./client-check";
 import { runCli, startStandaloneBroker, waitUntil, withTimeout, type ServerProcess } from "./harness";
 import { openRawSocket, requestFrame, type RawSocket } from "./raw-socket";
+
+setDefaultTimeout(30_000);
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 const utf8 = new TextEncoder();

@@ -38,7 +38,15 @@ export function requestFrame(api: string, body: unknown, attachments: Uint8Array
   return concatChunks(encodeFrame(toWire({ kind: "request", api, correlationId, body }), attachments));
 }
 
-export async function openRawSocket(port: number, options: { decode?: boolean; maxFrameBytes?: number } = {}): Promise<RawSocket> {
+export interface RawSocketOptions {
+  /** false: count bytes only. */
+  decode?: boolean;
+  maxFrameBytes?: number;
+  /** Pushes go here instead of into `frames` (so a long stream is not kept in memory). */
+  onPush?: (frame: ReceivedFrame) => void;
+}
+
+export async function openRawSocket(port: number, options: RawSocketOptions = {}): Promise<RawSocket> {
   const decoder = options.decode === false ? null : new FrameDecoder(options.maxFrameBytes ?? 200 * 1024 * 1024);
   const frames: ReceivedFrame[] = [];
   const waiters = new Map<number, (frame: ReceivedFrame) => void>();
@@ -78,7 +86,12 @@ export async function openRawSocket(port: number, options: { decode?: boolean; m
         if (!decoder) return;
         for (const raw of decoder.push(chunk)) {
           const decoded = parseFrame(raw);
-          const frame = { envelope: fromWire(decoded.envelope), attachment: decoded.attachment.slice() };
+          const envelope = fromWire(decoded.envelope);
+          if (envelope.kind === "push" && options.onPush) {
+            options.onPush({ envelope, attachment: decoded.attachment });
+            continue;
+          }
+          const frame = { envelope, attachment: decoded.attachment.slice() };
           frames.push(frame);
           if (frame.envelope.kind === "response") {
             const waiter = waiters.get(frame.envelope.correlationId);
