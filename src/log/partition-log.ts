@@ -45,6 +45,7 @@ export class PartitionLog {
   private readonly durableListeners = new Set<() => void>();
   private failure: KafkaCloneError | null = null;
   private closed = false;
+  private closing: Promise<void> | null = null;
 
   constructor(
     readonly topic: string,
@@ -194,8 +195,12 @@ export class PartitionLog {
   }
 
   /** Writes and fsyncs everything pending, then closes the files. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    this.closing ??= this.closeNow();
+    return this.closing;
+  }
+
+  private async closeNow(): Promise<void> {
     this.writePending();
     await this.syncLoop();
     this.closed = true;
@@ -206,7 +211,7 @@ export class PartitionLog {
   }
 
   private assertWritable(): void {
-    if (this.closed) throw this.closedError();
+    if (this.closing !== null) throw this.closedError();
     if (this.failure) throw this.failure;
   }
 

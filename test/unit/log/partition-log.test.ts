@@ -203,6 +203,20 @@ describe("group commit", () => {
   });
 });
 
+describe("closing", () => {
+  test("close called twice at once closes the files once, and both calls resolve", async () => {
+    const { log, io } = makeLog();
+    const result = log.append(batch(2), 1);
+    const acked = log.waitFor(result.nextOffset, "all");
+    const closes = [log.close(), log.close()];
+    await Promise.all(closes);
+    await acked;
+    await log.close();
+    expect(io.paths.size).toBe(0);
+    await expectCode(log.waitFor(5, "all"), "LOG_CLOSED");
+  });
+});
+
 describe("write and fsync failures", () => {
   test("a write error rejects every waiting caller, acknowledges nothing unwritten, and the log recovers", async () => {
     const { log, io, dir } = makeLog();

@@ -165,7 +165,7 @@ describe("crash recovery", () => {
       }
       fs.rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 60_000);
 
   test("a flipped byte in the tail batch truncates that batch", async () => {
     const before = image.records.slice(0, image.records.length - image.lastBatch.length);
@@ -183,7 +183,7 @@ describe("crash recovery", () => {
       }
       fs.rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 60_000);
 
   test("4 KiB of zeros after the last batch are cut off", async () => {
     const dir = workCopy(image);
@@ -261,6 +261,83 @@ describe("crash recovery", () => {
 
   test("a recovery point with no segments at all fails open", async () => {
     await expectCode(() => open(temp.make(), 5), "CORRUPT_MESSAGE");
+  });
+});
+
+describe("recovery from a recovery point in an older segment", () => {
+  async function threeSegmentsAfterPoint() {
+    const rng = new Rng(31);
+    const clock = { now: 5_000 };
+    const live = temp.make();
+    const { log } = open(live, null);
+    const batches: ProducerRecord[][] = [];
+    const add = async (n: number) => {
+      const more = Array.from({ length: n }, () => makeRecords(rng, rng.int(1, 3), clock));
+      batches.push(...more);
+      await appendAll(log, more);
+    };
+    await add(10);
+    log.syncIndexes();
+    const recoveryPoint = log.highWatermark;
+    const pointSegment = log.active.baseOffset;
+    await add(8);
+    log.roll();
+    const middle = log.active.baseOffset;
+    await add(8);
+    log.roll();
+    const last = log.active.baseOffset;
+    await add(5);
+    const image = temp.make();
+    for (const name of fs.readdirSync(live)) fs.copyFileSync(path.join(live, name), path.join(image, name));
+    await log.close();
+    return { image, recoveryPoint, pointSegment, middle, last, batches };
+  }
+
+  test("segments after the point are scanned whole; their indexes are rebuilt and right", async () => {
+    const built = await threeSegmentsAfterPoint();
+    const records = built.batches.flat();
+    for (const base of [built.middle, built.last]) {
+      fs.rmSync(path.join(built.image, segmentFileName(base, "index")), { force: true });
+      fs.writeFileSync(path.join(built.image, segmentFileName(base, "timeindex")), Buffer.alloc(7));
+    }
+    const { log, report } = open(built.image, built.recoveryPoint);
+    expect(report.truncatedBytes).toBe(0);
+    expectLogHolds(log, records);
+    for (const [i, r] of records.entries()) {
+      const expected = records.findIndex((x) => x.timestamp! >= r.timestamp!);
+      expect(log.offsetForTimestamp(r.timestamp!)).toBe(expected);
+      expect(i).toBeGreaterThanOrEqual(expected);
+    }
+    await expectAppendsContinue(log, records);
+    await log.close();
+  });
+
+  test("a torn tail in a sealed segment after the point cuts the log there and drops later segments", async () => {
+    const built = await threeSegmentsAfterPoint();
+    const records = built.batches.flat();
+    const middleFile = path.join(built.image, segmentFileName(built.middle, "log"));
+    const size = fs.statSync(middleFile).size;
+    fs.truncateSync(middleFile, size - 3);
+    const { log, report } = open(built.image, built.recoveryPoint);
+    expect(report.removedSegments).toBe(1);
+    expect(fs.existsSync(path.join(built.image, segmentFileName(built.last, "log")))).toBe(false);
+    expect(log.segmentCount).toBe(2);
+    const kept = records.slice(0, log.logEndOffset);
+    expect(log.logEndOffset).toBeGreaterThan(built.middle);
+    expect(log.logEndOffset).toBeLessThan(built.last);
+    expectLogHolds(log, kept);
+    await expectAppendsContinue(log, kept);
+    await log.close();
+  });
+
+  test("a segment whose name does not continue the log is dropped as a torn tail", async () => {
+    const built = await threeSegmentsAfterPoint();
+    const records = built.batches.flat();
+    fs.renameSync(path.join(built.image, segmentFileName(built.last, "log")), path.join(built.image, segmentFileName(built.last + 1, "log")));
+    const { log, report } = open(built.image, built.recoveryPoint);
+    expect(report.truncationReason).toContain("expected");
+    expectLogHolds(log, records.slice(0, built.last));
+    await log.close();
   });
 });
 
