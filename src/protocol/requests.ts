@@ -21,6 +21,19 @@ const MAX_TIMESTAMP = 8_640_000_000_000_000;
 const topicField = (v: unknown) => asString(v, "topic", 300);
 const partitionField = (v: unknown, what = "partition") => asInt(v, what, 0, MAX_PARTITION);
 
+/**
+ * Each partition at most once per request: a repeated one would be appended
+ * twice, or subscribed twice (leaking the first cursor's log listener).
+ */
+function uniquePartitions<T extends { partition: number }>(list: T[]): T[] {
+  const seen = new Set<number>();
+  list.forEach(({ partition }, i) => {
+    if (seen.has(partition)) throw new KafkaCloneError("INVALID_REQUEST", `partitions[${i}].partition ${partition} is listed twice`);
+    seen.add(partition);
+  });
+  return list;
+}
+
 export function readMetadataRequest(body: unknown): MetadataRequest {
   const o = body === null ? {} : asObject(body, "metadata request");
   const topics = optional(o.topics, (v) => asArray(v, "topics", 10_000).map(topicField));
@@ -51,6 +64,7 @@ export function readProduceRequest(body: unknown, attachmentBytes: number): Prod
     const po = asObject(p, `partitions[${i}]`);
     return { partition: partitionField(po.partition, `partitions[${i}].partition`), bytes: asInt(po.bytes, `partitions[${i}].bytes`, 1) };
   });
+  uniquePartitions(partitions);
   const declared = partitions.reduce((sum, p) => sum + p.bytes, 0);
   if (declared !== attachmentBytes) {
     throw new KafkaCloneError("INVALID_REQUEST", `partitions declare ${declared} bytes of batches, the frame carries ${attachmentBytes}`);
@@ -72,6 +86,7 @@ export function readSubscribeRequest(body: unknown): SubscribeRequest {
     const po = asObject(p, `partitions[${i}]`);
     return { partition: partitionField(po.partition, `partitions[${i}].partition`), start: readStart(po.start, `partitions[${i}].start`) };
   });
+  uniquePartitions(partitions);
   return {
     subscriptionId: asInt(o.subscriptionId, "subscriptionId", 1, 0xffff_ffff),
     topic: topicField(o.topic),
@@ -102,6 +117,7 @@ export function readListOffsetsRequest(body: unknown): ListOffsetsRequest {
     const po = asObject(p, `partitions[${i}]`);
     return { partition: partitionField(po.partition, `partitions[${i}].partition`), spec: readOffsetSpec(po.spec, `partitions[${i}].spec`) };
   });
+  uniquePartitions(partitions);
   return { topic: topicField(o.topic), partitions };
 }
 

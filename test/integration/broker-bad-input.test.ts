@@ -217,6 +217,8 @@ describe("bad input on the client port", () => {
     await expectError("produce", { topic: "absent", acks: "all", partitions: [{ partition: 0, bytes: batch.length }] }, [batch], "TOPIC_NOT_FOUND", "absent");
     await expectError("subscribe", { subscriptionId: 1, topic: "target", partitions: [], credit: "lots" }, [], "INVALID_REQUEST", "credit");
     await expectError("subscribe", { subscriptionId: 1, topic: "target", partitions: [{ partition: 0, start: { type: "sideways" } }], credit: 1024 }, [], "INVALID_REQUEST", "partitions[0].start.type");
+    const twice = { partition: 0, start: { type: "earliest" } };
+    await expectError("subscribe", { subscriptionId: 1, topic: "target", partitions: [twice, twice], credit: 1024 }, [], "INVALID_REQUEST", "listed twice");
     await expectError("createTopic", { name: "../etc", partitions: 1 }, [], "INVALID_TOPIC", "etc");
     await expectError("createTopic", { name: "ok", partitions: 0 }, [], "INVALID_REQUEST", "partitions");
     await expectError("metadata", 42, [], "INVALID_REQUEST", "metadata request");
