@@ -130,12 +130,8 @@ export class PartitionLog {
     if (offset <= done) return Promise.resolve();
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(this.closedError());
-    if (offset > this.nextOffsetValue) {
-      // Nothing was appended there: waiting would hang (and hold up every later waiter).
-      return Promise.reject(
-        new KafkaCloneError("OFFSET_OUT_OF_RANGE", `offset ${offset} is past ${this.topic}-${this.partition}'s end ${this.nextOffsetValue}`),
-      );
-    }
+    // Nothing was appended there: waiting would hang (and hold up every later waiter).
+    if (offset > this.nextOffsetValue) return Promise.reject(this.outOfRange(offset, `its end ${this.nextOffsetValue}`));
     return (acks === "all" ? this.durableWaiters : this.writtenWaiters).wait(offset);
   }
 
@@ -147,10 +143,7 @@ export class PartitionLog {
 
   read(offset: number, maxBytes: number, hint?: ReadPosition): ReadResult {
     if (offset < this.logStartOffset || offset > this.durableOffset) {
-      throw new KafkaCloneError(
-        "OFFSET_OUT_OF_RANGE",
-        `offset ${offset} is outside ${this.topic}-${this.partition}'s range [${this.logStartOffset}, ${this.durableOffset}]`,
-      );
+      throw this.outOfRange(offset, `its range [${this.logStartOffset}, ${this.durableOffset}]`);
     }
     return readFromLog(this.io, this.segments, offset, this.durableOffset, maxBytes, this.config.indexIntervalBytes, hint);
   }
@@ -205,8 +198,7 @@ export class PartitionLog {
     await this.syncLoop();
     this.closed = true;
     if (this.failure === null) this.active.markEnd();
-    this.writtenWaiters.fail(this.closedError());
-    this.durableWaiters.fail(this.closedError());
+    this.failWaiters(this.closedError());
     for (const segment of this.segments) segment.close();
   }
 
@@ -217,6 +209,16 @@ export class PartitionLog {
 
   private closedError(): KafkaCloneError {
     return new KafkaCloneError("LOG_CLOSED", `${this.topic}-${this.partition} is closed`);
+  }
+
+  private outOfRange(offset: number, limits: string): KafkaCloneError {
+    return new KafkaCloneError("OFFSET_OUT_OF_RANGE", `offset ${offset} is outside ${this.topic}-${this.partition}: ${limits}`);
+  }
+
+  /** Rejects the waiters above `offset` (all of them by default). */
+  private failWaiters(error: KafkaCloneError, above?: number): void {
+    this.writtenWaiters.fail(error, above);
+    this.durableWaiters.fail(error, above);
   }
 
   private maybeRoll(incomingBytes: number): void {
@@ -268,12 +270,10 @@ export class PartitionLog {
     } catch (truncateError) {
       // The file now holds bytes the log does not know: stop writing, acknowledge nothing more.
       this.failure = storageError(`cutting a partial write from ${segment.logPath}`, truncateError);
-      this.writtenWaiters.fail(this.failure);
-      this.durableWaiters.fail(this.failure);
+      this.failWaiters(this.failure);
       return;
     }
-    this.writtenWaiters.fail(failure, this.writtenOffset);
-    this.durableWaiters.fail(failure, this.writtenOffset);
+    this.failWaiters(failure, this.writtenOffset);
   }
 
   /** Runs fsyncs until everything written is durable; at most one run at a time. */
@@ -302,8 +302,7 @@ export class PartitionLog {
     } catch (error) {
       // After a failed fsync the page cache state is unknown: stop writing until reopened.
       this.failure = storageError("fsync", error);
-      this.writtenWaiters.fail(this.failure);
-      this.durableWaiters.fail(this.failure);
+      this.failWaiters(this.failure);
       return;
     } finally {
       this.syncing.clear();
