@@ -7,8 +7,14 @@ import { KafkaCloneError } from "../errors";
 
 const KAFKA_MURMUR2_SEED = 0x9747b28c;
 
+/** Kafka's `Utils.murmur2`: a signed 32-bit MurmurHash2 with Kafka's seed. */
+export function murmur2(key: Uint8Array): number {
+  return Bun.hash.murmur32v2(key, KAFKA_MURMUR2_SEED) | 0;
+}
+
+/** Kafka's `toPositive(murmur2(key)) % partitions`. */
 export function partitionForKey(key: Uint8Array, partitions: number): number {
-  return (Bun.hash.murmur32v2(key, KAFKA_MURMUR2_SEED) & 0x7fffffff) % partitions;
+  return (murmur2(key) & 0x7fffffff) % partitions;
 }
 
 export class StickyPartitioner {
