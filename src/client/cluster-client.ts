@@ -1,8 +1,16 @@
 /**
  * Finds the active broker and keeps one connection to it. When that
- * connection fails or a broker says NOT_LEADER, the next call rediscovers the
- * leader: first where the error pointed, then through the bootstrap brokers
- * (or the zookeeper's view, when a locator is given).
+ * connection fails, a request on it times out, or a broker says NOT_LEADER,
+ * the next call rediscovers the leader: first where the error pointed, then
+ * through the bootstrap brokers (or the zookeeper's view, when a locator is
+ * given).
+ *
+ * With a locator the client also watches the zookeeper while connected: a
+ * leader that is paused or cut off keeps its TCP connections open and answers
+ * nothing, so without the watch requests and subscriptions would wait for
+ * their timeouts (or forever). When the zookeeper names another active
+ * broker, the connection is dropped and everything waiting on it is retried
+ * there.
  */
 import { KafkaCloneError, asKafkaCloneError } from "../errors";
 import { RpcConnection, type RpcResult } from "../net/rpc-connection";
@@ -30,15 +38,22 @@ export interface ClusterClientOptions {
   /** The leader connection closed (the client reconnects on its next request). */
   onDisconnect?: () => void;
   onDrain?: () => void;
+  /** With a locator: how often to ask it whether the leader moved (0 = never). */
+  leaderWatchMs?: number;
 }
 
 const RETRY_PAUSE_MS = 50;
+const DEFAULT_LEADER_WATCH_MS = 200;
+/** Errors after which the connection is not trusted any more. */
+const DROP_CONNECTION_ON = new Set(["NOT_LEADER", "NETWORK_ERROR", "LEADER_NOT_AVAILABLE", "REQUEST_TIMED_OUT"]);
 
 export class ClusterClient {
   private connection: RpcConnection | null = null;
   private connecting: Promise<RpcConnection> | null = null;
   private hint: HostPort | null = null;
   private closed = false;
+  private watchTimer: ReturnType<typeof setInterval> | null = null;
+  private watching = false;
 
   constructor(private readonly options: ClusterClientOptions) {
     if (options.bootstrap.length === 0 && !options.locator) {
@@ -64,11 +79,11 @@ export class ClusterClient {
   reportFailure(error: unknown, connection?: RpcConnection): void {
     const failure = asKafkaCloneError(error) as KafkaCloneError & { leader?: BrokerAddress };
     if (failure.leader) this.hint = { host: failure.leader.host, port: failure.leader.port };
-    if (failure.code !== "NOT_LEADER" && failure.code !== "NETWORK_ERROR" && failure.code !== "LEADER_NOT_AVAILABLE") return;
+    if (!DROP_CONNECTION_ON.has(failure.code)) return;
     const target = connection ?? this.connection;
     if (target && target === this.connection) {
       this.connection = null;
-      target.close();
+      target.close(failure.describe());
     }
   }
 
@@ -90,6 +105,8 @@ export class ClusterClient {
 
   close(): void {
     this.closed = true;
+    if (this.watchTimer) clearInterval(this.watchTimer);
+    this.watchTimer = null;
     this.options.locator?.close();
     this.connection?.close();
     this.connection = null;
@@ -104,6 +121,7 @@ export class ClusterClient {
           const connection = await this.tryCandidate(candidate);
           if (connection) {
             this.connection = connection;
+            this.startLeaderWatch();
             return connection;
           }
           lastProblem = `${formatHostPort(candidate)} is not the active broker`;
@@ -115,6 +133,30 @@ export class ClusterClient {
       await Bun.sleep(Math.min(RETRY_PAUSE_MS * 2 ** Math.min(round, 4), 500));
     }
     throw new KafkaCloneError("LEADER_NOT_AVAILABLE", `no active broker found: ${lastProblem}`);
+  }
+
+  private startLeaderWatch(): void {
+    const every = this.options.leaderWatchMs ?? DEFAULT_LEADER_WATCH_MS;
+    if (this.watchTimer || !this.options.locator || every <= 0 || this.closed) return;
+    this.watchTimer = setInterval(() => void this.checkLeader(), every);
+    this.watchTimer.unref?.();
+  }
+
+  /** Drops the connection when the zookeeper names another broker as active (an unanswered locator changes nothing). */
+  private async checkLeader(): Promise<void> {
+    const connection = this.current;
+    if (this.watching || !connection || !this.options.locator) return;
+    this.watching = true;
+    try {
+      const located = await this.options.locator.locate().catch(() => null);
+      if (located === null || connection !== this.connection || connection.isClosed) return;
+      if (`${located.host}:${located.port}` === connection.address) return;
+      this.hint = located;
+      // The close handler forgets the connection and tells the owner (a consumer resubscribes).
+      connection.close(`the zookeeper names ${located.host}:${located.port} as the active broker`);
+    } finally {
+      this.watching = false;
+    }
   }
 
   private async candidates(): Promise<HostPort[]> {

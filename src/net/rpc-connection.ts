@@ -91,8 +91,9 @@ export class RpcConnection {
     this.connection.send(encodeFrame(toWire({ kind: "request", api, correlationId: this.allocateCorrelationId(), body }), attachments));
   }
 
-  close(): void {
-    this.connection.close();
+  /** Closes after sending what is queued; with a reason (the peer is not to be trusted), drops the queue at once. */
+  close(reason: string | null = null): void {
+    this.connection.close(reason);
   }
 
   private allocateCorrelationId(): number {
