@@ -240,7 +240,9 @@ export class Producer {
   /** Puts a retried batch back ahead of its partition's later batches, in sequence order. */
   private requeue(batch: SealedBatch): void {
     const samePartition = (other: SealedBatch) => other.topic === batch.topic && other.partition === batch.partition;
-    const later = this.ready.findIndex((other) => samePartition(other) && other.baseSequence > batch.baseSequence);
+    // Without sequence numbers: every batch not sent yet was sealed after this one; earlier retries stay ahead.
+    const isNewer = batch.baseSequence < 0 ? (other: SealedBatch) => other.attempts === 0 : (other: SealedBatch) => other.baseSequence > batch.baseSequence;
+    const later = this.ready.findIndex((other) => samePartition(other) && isNewer(other));
     if (later >= 0) {
       this.ready.splice(later, 0, batch);
       return;
