@@ -1,70 +1,21 @@
 /**
- * Crash recovery: torn tails of every length, flipped bytes, zero and garbage
- * tails, corruption before the recovery point, and a recovery that reads only
- * the tail of the log.
+ * Crash recovery from a crash image: torn tails of every length, flipped
+ * bytes, zero and garbage tails, corruption before the recovery point.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import { HEADER_SIZE } from "../../../src/log/batch-frame";
-import { nodeFileIO, type FileIO } from "../../../src/log/file-io";
-import { resolveLogConfig, type LogConfig } from "../../../src/log/log-config";
-import type { PartitionLog } from "../../../src/log/partition-log";
-import { openPartitionLog, type RecoveryReport } from "../../../src/log/partition-recovery";
+import type { RecoveryReport } from "../../../src/log/partition-recovery";
 import { encodeBatch, type ProducerRecord } from "../../../src/log/record-codec";
 import { segmentFileName } from "../../../src/log/segment";
-import { decodeAll, expectCode, expectedStored, plain, Rng, TempDirs, TrackingIO } from "./helpers";
+import { expectCode, Rng, TempDirs } from "./helpers";
+import { appendAll, expectAppendsContinue, expectLogHolds, makeRecords, openAt as open } from "./recovery-fixtures";
 
 const temp = new TempDirs();
 const imageTemp = new TempDirs();
 afterEach(() => temp.cleanup());
 afterAll(() => imageTemp.cleanup());
-
-const CONFIG: LogConfig = resolveLogConfig({ segmentBytes: 4096, indexIntervalBytes: 200, retentionMs: -1 });
-
-function makeRecords(rng: Rng, count: number, clock: { now: number }): ProducerRecord[] {
-  return Array.from({ length: count }, () => ({
-    key: rng.chance(0.3) ? null : rng.bytes(rng.int(1, 8)),
-    value: rng.bytes(rng.int(5, 60)),
-    timestamp: (clock.now += rng.int(0, 50)),
-  }));
-}
-
-function open(dir: string, recoveryPoint: number | null, io: FileIO = nodeFileIO, config = CONFIG) {
-  return openPartitionLog({ io, config, topic: "t", partition: 0, dir, recoveryPoint });
-}
-
-async function appendAll(log: PartitionLog, records: ProducerRecord[][]): Promise<void> {
-  let last = 0;
-  for (const batch of records) last = log.append(encodeBatch(batch), 3).nextOffset;
-  await log.waitFor(last, "all");
-}
-
-function readEverything(log: PartitionLog): ReturnType<typeof decodeAll> {
-  const out: ReturnType<typeof decodeAll> = [];
-  let offset = log.logStartOffset;
-  while (offset < log.highWatermark) {
-    const result = log.read(offset, 1 << 20);
-    out.push(...decodeAll(result.data).filter((r) => r.offset >= offset));
-    offset = result.nextOffset;
-  }
-  return out;
-}
-
-function expectLogHolds(log: PartitionLog, model: ProducerRecord[]): void {
-  expect(log.logEndOffset).toBe(model.length);
-  expect(log.highWatermark).toBe(model.length);
-  expect(readEverything(log).map(plain)).toEqual(model.map((r, i) => plain(expectedStored(r, i))));
-}
-
-/** After recovery, appends continue at the right offset and read back. */
-async function expectAppendsContinue(log: PartitionLog, model: ProducerRecord[]): Promise<void> {
-  const extra: ProducerRecord[] = [{ key: null, value: new TextEncoder().encode("after recovery"), timestamp: 9e12 }];
-  const result = log.append(encodeBatch(extra), 4);
-  expect(result.baseOffsets).toEqual([model.length]);
-  await log.waitFor(result.nextOffset, "all");
-  expectLogHolds(log, [...model, ...extra]);
-}
 
 /**
  * A crash image: several sealed segments, then a last segment holding some
@@ -261,133 +212,5 @@ describe("crash recovery", () => {
 
   test("a recovery point with no segments at all fails open", async () => {
     await expectCode(() => open(temp.make(), 5), "CORRUPT_MESSAGE");
-  });
-});
-
-describe("recovery from a recovery point in an older segment", () => {
-  async function threeSegmentsAfterPoint() {
-    const rng = new Rng(31);
-    const clock = { now: 5_000 };
-    const live = temp.make();
-    const { log } = open(live, null);
-    const batches: ProducerRecord[][] = [];
-    const add = async (n: number) => {
-      const more = Array.from({ length: n }, () => makeRecords(rng, rng.int(1, 3), clock));
-      batches.push(...more);
-      await appendAll(log, more);
-    };
-    await add(10);
-    log.syncIndexes();
-    const recoveryPoint = log.highWatermark;
-    const pointSegment = log.active.baseOffset;
-    await add(8);
-    log.roll();
-    const middle = log.active.baseOffset;
-    await add(8);
-    log.roll();
-    const last = log.active.baseOffset;
-    await add(5);
-    const image = temp.make();
-    for (const name of fs.readdirSync(live)) fs.copyFileSync(path.join(live, name), path.join(image, name));
-    await log.close();
-    return { image, recoveryPoint, pointSegment, middle, last, batches };
-  }
-
-  test("segments after the point are scanned whole; their indexes are rebuilt and right", async () => {
-    const built = await threeSegmentsAfterPoint();
-    const records = built.batches.flat();
-    for (const base of [built.middle, built.last]) {
-      fs.rmSync(path.join(built.image, segmentFileName(base, "index")), { force: true });
-      fs.writeFileSync(path.join(built.image, segmentFileName(base, "timeindex")), Buffer.alloc(7));
-    }
-    const { log, report } = open(built.image, built.recoveryPoint);
-    expect(report.truncatedBytes).toBe(0);
-    expectLogHolds(log, records);
-    for (const [i, r] of records.entries()) {
-      const expected = records.findIndex((x) => x.timestamp! >= r.timestamp!);
-      expect(log.offsetForTimestamp(r.timestamp!)).toBe(expected);
-      expect(i).toBeGreaterThanOrEqual(expected);
-    }
-    await expectAppendsContinue(log, records);
-    await log.close();
-  });
-
-  test("a torn tail in a sealed segment after the point cuts the log there and drops later segments", async () => {
-    const built = await threeSegmentsAfterPoint();
-    const records = built.batches.flat();
-    const middleFile = path.join(built.image, segmentFileName(built.middle, "log"));
-    const size = fs.statSync(middleFile).size;
-    fs.truncateSync(middleFile, size - 3);
-    const { log, report } = open(built.image, built.recoveryPoint);
-    expect(report.removedSegments).toBe(1);
-    expect(fs.existsSync(path.join(built.image, segmentFileName(built.last, "log")))).toBe(false);
-    expect(log.segmentCount).toBe(2);
-    const kept = records.slice(0, log.logEndOffset);
-    expect(log.logEndOffset).toBeGreaterThan(built.middle);
-    expect(log.logEndOffset).toBeLessThan(built.last);
-    expectLogHolds(log, kept);
-    await expectAppendsContinue(log, kept);
-    await log.close();
-  });
-
-  test("a segment whose name does not continue the log is dropped as a torn tail", async () => {
-    const built = await threeSegmentsAfterPoint();
-    const records = built.batches.flat();
-    fs.renameSync(path.join(built.image, segmentFileName(built.last, "log")), path.join(built.image, segmentFileName(built.last + 1, "log")));
-    const { log, report } = open(built.image, built.recoveryPoint);
-    expect(report.truncationReason).toContain("expected");
-    expectLogHolds(log, records.slice(0, built.last));
-    await log.close();
-  });
-});
-
-describe("recovery reads only the tail", () => {
-  test("segments wholly before the recovery point are not read", async () => {
-    const rng = new Rng(99);
-    const clock = { now: 1_700_000_000_000 };
-    const dir = temp.make();
-    const config = resolveLogConfig({ segmentBytes: 1024, indexIntervalBytes: 128, retentionMs: -1 });
-    const first = open(dir, null, nodeFileIO, config);
-    const model: ProducerRecord[] = [];
-    for (let i = 0; i < 150; i++) {
-      const batch = makeRecords(rng, rng.int(1, 4), clock);
-      model.push(...batch);
-      first.log.append(encodeBatch(batch), 1);
-    }
-    await first.log.waitFor(model.length, "all");
-    first.log.syncIndexes();
-    const recoveryPoint = first.log.highWatermark;
-    const tailStart = first.log.active.baseOffset;
-    for (let i = 0; i < 3; i++) {
-      const batch = makeRecords(rng, 2, clock);
-      model.push(...batch);
-      first.log.append(encodeBatch(batch), 1);
-    }
-    await first.log.waitFor(model.length, "all");
-    const sealed = first.log.segmentCount - 1;
-    expect(sealed).toBeGreaterThanOrEqual(20);
-    // An unclean stop: copy the files while the log is open.
-    const image = temp.make();
-    for (const name of fs.readdirSync(dir)) fs.copyFileSync(path.join(dir, name), path.join(image, name));
-    await first.log.close();
-
-    const io = new TrackingIO();
-    const { log, report } = open(image, recoveryPoint, io, config);
-    let readBefore = 0;
-    let readTail = 0;
-    for (const [file, n] of io.bytesRead) {
-      if (!file.endsWith(".log")) continue;
-      const base = Number(path.basename(file).slice(0, 20));
-      if (base < tailStart) readBefore += n;
-      else readTail += n;
-    }
-    expect(readBefore).toBe(0);
-    expect(readTail).toBeGreaterThan(0);
-    expect(readTail).toBeLessThanOrEqual(1024 + 4096);
-    expect(report.scannedBytes).toBeGreaterThan(0);
-    expect(report.scannedBytes).toBeLessThan(1024);
-    expect(report.nextOffset).toBe(model.length);
-    expectLogHolds(log, model);
-    await log.close();
   });
 });
