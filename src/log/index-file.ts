@@ -181,16 +181,9 @@ export class IndexFile {
   /** Persists and fsyncs; used at checkpoints and when a segment is sealed. */
   sync(): void {
     this.persist();
-    if (this.fd !== null && this.changed) this.io.datasyncSync(this.fd);
+    if (this.fd === null || !this.changed) return;
+    this.io.datasyncSync(this.fd);
     this.changed = false;
-  }
-
-  /** Rewrites the whole file from memory (after a rebuild). */
-  rewrite(): void {
-    this.io.truncate(this.openFd(), 0);
-    this.changed = true;
-    this.persisted = 0;
-    this.persist();
   }
 
   close(): void {

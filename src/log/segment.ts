@@ -169,9 +169,8 @@ export class Segment {
         `${this.logPath}: invalid batch at position ${result.validEnd} while rebuilding its index: ${result.stopReason}`,
       );
     }
+    // clear() emptied the files; seal() writes every entry and fsyncs them.
     this.seal();
-    this.offsetIndex.rewrite();
-    this.timeIndex.rewrite();
     this.indexesLoaded = true;
   }
 
