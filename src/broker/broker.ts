@@ -183,6 +183,11 @@ export class Broker implements BrokerServices {
 
   // BrokerServices
 
+  /**
+   * The logs, only while this broker is active and holds its lease: a broker
+   * resumed after a pause must not write even the requests that waited in its
+   * sockets, since another broker may have taken over meanwhile.
+   */
   requireActive(): Leadership {
     if (!this.active) {
       const leader = this.knownLeader;
@@ -190,6 +195,9 @@ export class Broker implements BrokerServices {
         "NOT_LEADER",
         leader ? `broker ${this.id} is standby; broker ${leader.id} at ${leader.host}:${leader.port} is active` : `broker ${this.id} is standby`,
       );
+    }
+    if (!this.leaseHolds(this.active.epoch)) {
+      throw new KafkaCloneError("NOT_LEADER", `broker ${this.id} does not hold its lease for epoch ${this.active.epoch} right now`);
     }
     return this.active;
   }

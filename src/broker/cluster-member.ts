@@ -18,7 +18,8 @@ import type { ClusterView } from "../protocol/heartbeat-codec";
 import { randomIncarnation } from "../zookeeper/heartbeat-sender";
 import type { Broker } from "./broker";
 import { ElectionTransport } from "./election-transport";
-import { LEASE_EPOCH_SLOT, type FromZkSession, type ToZkSession } from "./zk-session-messages";
+import { SharedLease } from "./shared-lease";
+import type { FromZkSession, ToZkSession } from "./zk-session-messages";
 
 export interface ClusterMemberOptions {
   zookeeper: HostPort;
@@ -28,16 +29,26 @@ export interface ClusterMemberOptions {
   timeouts?: Partial<BullyTimeouts>;
 }
 
+const LEASE_WATCH_MS = 20;
+const CLOCK_PING_MS = 1000;
+
 export class ClusterMember {
   private readonly bully: BullyElection;
   private readonly transport: ElectionTransport;
   private readonly worker: Worker;
-  private readonly leaseSlot = new Int32Array(new SharedArrayBuffer(4));
+  private readonly lease = new SharedLease();
   private readonly timers = new Map<TimerId, ReturnType<typeof setTimeout>>();
   private view: ClusterView | null = null;
   private claimRequests = 0;
-  private takeover: Promise<void> | null = null;
+  /** The epoch this broker leads (from the election's verdict until it leaves), or null: what heartbeats report. */
+  private leading: number | null = null;
+  /** Takeovers and step-downs run one after another, never interleaved (they take and release the lock). */
+  private transitions: Promise<void> = Promise.resolve();
   private leaseWatch: ReturnType<typeof setInterval> | null = null;
+  private clockPings: ReturnType<typeof setInterval> | null = null;
+  private sessionTimeoutMs: number | null = null;
+  /** Main-thread time since which the lease of the led epoch has not been held, or null. */
+  private leaseMissingSince: number | null = null;
   private readonly termFile: string;
   readonly stats = { elections: 0, takeovers: 0, stepDowns: 0 };
 
@@ -56,7 +67,7 @@ export class ClusterMember {
     this.transport = new ElectionTransport((message) => this.apply(this.bully.onMessage(message.from, message)), logger.child("election"));
     this.worker = new Worker(zkSessionWorkerPath());
     this.worker.onerror = (event) => this.logger.error("zookeeper-session worker failed", { error: event.message });
-    broker.setLeaseCheck((epoch) => Atomics.load(this.leaseSlot, LEASE_EPOCH_SLOT) === epoch);
+    broker.setLeaseCheck((epoch) => this.lease.holds(epoch));
   }
 
   get electionPort(): number {
@@ -83,17 +94,22 @@ export class ClusterMember {
         electionPort: this.transport.port,
       },
       heartbeatIntervalMs: this.options.heartbeatIntervalMs,
-      lease: this.leaseSlot.buffer as SharedArrayBuffer,
+      lease: this.lease.buffer,
     });
     this.publishStatus();
-    this.leaseWatch = setInterval(() => this.checkLease(), 20);
+    // Clock pings tighten the bound between the worker's clock and this thread's (see shared-lease.ts).
+    this.post({ type: "clock", sentAt: performance.now() });
+    this.clockPings = setInterval(() => this.post({ type: "clock", sentAt: performance.now() }), CLOCK_PING_MS);
+    this.leaseWatch = setInterval(() => this.checkLease(), LEASE_WATCH_MS);
   }
 
   async stop(): Promise<void> {
     if (this.leaseWatch) clearInterval(this.leaseWatch);
+    if (this.clockPings) clearInterval(this.clockPings);
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
-    await this.broker.stepDown("shutting down");
+    this.leading = null;
+    await this.transition(() => this.broker.stepDown("shutting down"));
     this.publishStatus();
     this.post({ type: "stop" });
     this.transport.stop();
@@ -104,18 +120,25 @@ export class ClusterMember {
   }
 
   /**
-   * Heartbeats carry the highest epoch known, the data directory's included:
-   * a restarted zookeeper learns epochs only from them, and retires a stale
-   * active only when its standby heartbeat carries at least that epoch.
+   * While leading (from the election's verdict, through the takeover, until
+   * it leaves) heartbeats say "active" at the led epoch: a "standby" heartbeat
+   * during a takeover would make the zookeeper retire the claim it just
+   * granted. Otherwise they carry the highest epoch known, the data
+   * directory's included: a restarted zookeeper learns epochs only from them.
    */
   private publishStatus(): void {
+    if (this.leading !== null) {
+      this.post({ type: "status", role: "active", epoch: this.leading, term: this.bully.term });
+      return;
+    }
     const epoch = Math.max(this.broker.epoch, this.bully.epoch, readLeaderEpoch(this.broker.options.dataDir));
-    this.post({ type: "status", role: this.broker.role, epoch, term: this.bully.term });
+    this.post({ type: "status", role: "standby", epoch, term: this.bully.term });
   }
 
   private onWorkerMessage(message: FromZkSession): void {
     switch (message.type) {
       case "connected":
+        this.sessionTimeoutMs = message.sessionTimeoutMs;
         this.logger.info("connected to the zookeeper", { sessionTimeoutMs: message.sessionTimeoutMs, leaseMs: message.leaseMs });
         break;
       case "view":
@@ -128,12 +151,40 @@ export class ClusterMember {
         if (message.view) this.onView(message.view);
         break;
       case "lease-lost":
-        if (this.broker.role === "active" && this.broker.epoch === message.epoch) void this.leave(`lease lost: ${message.reason}`);
+        if (this.leading === message.epoch) void this.leave(`lease lost: ${message.reason}`);
+        break;
+      case "lease-lapsed":
+        if (this.leading === message.epoch) {
+          this.logger.warn("lease lapsed: acknowledging nothing until the zookeeper confirms this broker", { epoch: message.epoch });
+        }
+        break;
+      case "lease-regained":
+        this.onLeaseRegained(message.epoch);
+        break;
+      case "clock":
+        this.lease.calibrate(message.sentAt, message.workerNow);
         break;
       case "log":
         this.logger[message.level](message.message, message.fields);
         break;
     }
+  }
+
+  /**
+   * The zookeeper names this broker active at its epoch again after a lapse
+   * (typically: it restarted and rebuilt its view from heartbeats). The
+   * worker acknowledges nothing until this thread confirms that no newer
+   * leader has written its epoch to the data directory meanwhile.
+   */
+  private onLeaseRegained(epoch: number): void {
+    if (this.leading !== epoch) return;
+    const onDisk = readLeaderEpoch(this.broker.options.dataDir);
+    if (onDisk > epoch) {
+      void this.leave(`the data directory has leader epoch ${onDisk}, newer than ${epoch}`);
+      return;
+    }
+    this.logger.info("lease regained", { epoch });
+    this.post({ type: "confirm-regained", epoch });
   }
 
   private onView(view: ClusterView): void {
@@ -172,7 +223,9 @@ export class ClusterMember {
           break;
         }
         case "becomeLeader":
-          this.takeover = this.takeOver(action.epoch);
+          this.leading = action.epoch;
+          this.leaseMissingSince = null;
+          void this.takeOver(action.epoch);
           break;
         case "stepDown":
           void this.leave("the election moved on");
@@ -186,21 +239,36 @@ export class ClusterMember {
     this.publishStatus();
   }
 
-  private async takeOver(epoch: number): Promise<void> {
-    if (this.broker.role === "active" && this.broker.epoch === epoch) return;
-    try {
-      const report = await this.broker.becomeActive(epoch, (holder) => this.mayBreakLock(holder));
-      this.stats.takeovers++;
-      this.logger.info("takeover complete", { ...report, term: this.bully.term });
-      this.publishStatus();
-      this.checkLease();
-    } catch (error) {
-      this.logger.error("takeover failed", { epoch, error: (error as Error).message });
-      this.post({ type: "revoke" });
-      this.apply(this.bully.stepDown());
-    } finally {
-      this.takeover = null;
-    }
+  private transition(task: () => Promise<void>): Promise<void> {
+    const run = this.transitions.then(task);
+    this.transitions = run.catch(() => {});
+    return run;
+  }
+
+  private takeOver(epoch: number): Promise<void> {
+    return this.transition(async () => {
+      if (this.leading !== epoch) return;
+      if (this.broker.role === "active") {
+        if (this.broker.epoch === epoch) return;
+        await this.broker.stepDown(`leading epoch ${epoch} now`);
+      }
+      try {
+        const report = await this.broker.becomeActive(epoch, (holder) => this.mayBreakLock(holder));
+        if (this.leading !== epoch) {
+          await this.broker.stepDown("leadership ended during the takeover");
+          return;
+        }
+        this.stats.takeovers++;
+        this.logger.info("takeover complete", { ...report, term: this.bully.term });
+      } catch (error) {
+        this.logger.error("takeover failed", { epoch, error: (error as Error).message });
+        if (this.leading === epoch) {
+          this.leading = null;
+          this.post({ type: "revoke" });
+          this.apply(this.bully.stepDown());
+        }
+      }
+    });
   }
 
   /** A lock held by a broker the zookeeper no longer lists as alive (or by this one) may be broken at once. */
@@ -211,19 +279,37 @@ export class ClusterMember {
     return entry === undefined || !entry.alive;
   }
 
+  /**
+   * Acks stop the moment the lease is not held (Broker checks it). A lease
+   * missing for a whole session timeout is given up: by then the zookeeper
+   * may have declared this broker dead and let another take over.
+   */
   private checkLease(): void {
-    if (this.broker.role !== "active") return;
-    if (Atomics.load(this.leaseSlot, LEASE_EPOCH_SLOT) !== this.broker.epoch) void this.leave("lease no longer held");
+    if (this.leading === null || this.broker.role !== "active") {
+      this.leaseMissingSince = null;
+      return;
+    }
+    const now = performance.now();
+    if (this.lease.holds(this.leading, now)) {
+      this.leaseMissingSince = null;
+      return;
+    }
+    this.leaseMissingSince ??= now;
+    if (now - this.leaseMissingSince > (this.sessionTimeoutMs ?? 0)) {
+      void this.leave(`lease not held for ${Math.round(now - this.leaseMissingSince)} ms`);
+    }
   }
 
   private async leave(reason: string): Promise<void> {
-    if (this.takeover) await this.takeover;
+    this.leading = null;
+    this.leaseMissingSince = null;
     this.post({ type: "revoke" });
-    if (this.broker.role === "active") {
+    this.apply(this.bully.stepDown());
+    await this.transition(async () => {
+      if (this.leading !== null || this.broker.role !== "active") return;
       this.stats.stepDowns++;
       await this.broker.stepDown(reason);
-    }
-    this.apply(this.bully.stepDown());
+    });
   }
 
   private leaderAddress(view: ClusterView) {

@@ -11,7 +11,8 @@ import { RpcConnection } from "../net/rpc-connection";
 import { ZK_API, type ZkClaimResponse, type ZkViewResponse } from "../protocol/api";
 import { decodeHeartbeatAck, encodeHeartbeat } from "../protocol/heartbeat-codec";
 import { HeartbeatSender, type BrokerStatus } from "../zookeeper/heartbeat-sender";
-import { LEASE_EPOCH_SLOT, type FromZkSession, type ToZkSession } from "./zk-session-messages";
+import { publishLease } from "./shared-lease";
+import type { FromZkSession, ToZkSession } from "./zk-session-messages";
 
 declare const self: Worker;
 
@@ -21,7 +22,11 @@ const post = (message: FromZkSession) => self.postMessage(message);
 let init: Extract<ToZkSession, { type: "init" }> | null = null;
 let sender: HeartbeatSender | null = null;
 let lease: LeaderLease | null = null;
-let leaseSlot: Int32Array | null = null;
+let leaseBuffer: SharedArrayBuffer | null = null;
+/** The epoch already reported as lapsed, so a lapse is reported once. */
+let reportedLapse: number | null = null;
+/** A regained epoch not published until the main thread confirmed it (it checks the data directory's epoch). */
+let unconfirmed: number | null = null;
 let status: BrokerStatus = { role: "standby", epoch: 0, term: 0 };
 let rpc: RpcConnection | null = null;
 let udpSocket: udp.Socket<"buffer"> | null = null;
@@ -44,7 +49,15 @@ self.onmessage = (event: MessageEvent<ToZkSession>) => {
       break;
     case "revoke":
       lease?.revoke();
-      publishLease();
+      unconfirmed = null;
+      publish();
+      break;
+    case "confirm-regained":
+      if (unconfirmed === message.epoch) unconfirmed = null;
+      publish();
+      break;
+    case "clock":
+      post({ type: "clock", sentAt: message.sentAt, workerNow: performance.now() });
       break;
     case "stop":
       for (const timer of timers) clearInterval(timer);
@@ -57,7 +70,7 @@ self.onmessage = (event: MessageEvent<ToZkSession>) => {
 async function start(message: Extract<ToZkSession, { type: "init" }>): Promise<void> {
   init = message;
   sender = new HeartbeatSender(message.identity);
-  leaseSlot = new Int32Array(message.lease);
+  leaseBuffer = message.lease;
   udpSocket = await Bun.udpSocket({
     socket: { data: (_socket, data) => onAck(data) },
   });
@@ -94,26 +107,35 @@ function onAck(data: Uint8Array): void {
   }
   if (!accepted) return;
   if (lease) {
-    const before = lease.epoch;
-    if (lease.onAck(accepted.view, accepted.heartbeatSentAt, performance.now()) === "revoked" && before !== null) {
+    const before = lease.epoch ?? lease.lapsed;
+    const outcome = lease.onAck(accepted.view, accepted.heartbeatSentAt, performance.now());
+    if (outcome === "revoked" && before !== null) {
       post({ type: "lease-lost", epoch: before, reason: "the zookeeper's view no longer names this broker active" });
+    } else if (outcome === "regained") {
+      reportedLapse = null;
+      unconfirmed = lease.epoch;
+      post({ type: "lease-regained", epoch: lease.epoch! });
     }
-    publishLease();
+    publish();
   }
   post({ type: "view", view: accepted.view, zkRestarted: accepted.zkRestarted });
 }
 
 function checkLease(): void {
   if (!lease) return;
-  const held = lease.epoch;
-  if (held !== null && !lease.holds(performance.now())) {
-    post({ type: "lease-lost", epoch: held, reason: "no heartbeat acknowledged within the lease" });
+  lease.holds(performance.now());
+  const lapsed = lease.lapsed;
+  if (lapsed !== null && reportedLapse !== lapsed) {
+    reportedLapse = lapsed;
+    post({ type: "lease-lapsed", epoch: lapsed });
   }
-  publishLease();
+  publish();
 }
 
-function publishLease(): void {
-  if (leaseSlot) Atomics.store(leaseSlot, LEASE_EPOCH_SLOT, lease?.epoch ?? 0);
+function publish(): void {
+  if (!leaseBuffer) return;
+  const epoch = lease?.epoch ?? null;
+  publishLease(leaseBuffer, epoch !== null && epoch !== unconfirmed ? epoch : null, lease?.expiresAt ?? 0);
 }
 
 async function claim(requestId: number, epoch: number): Promise<void> {
@@ -125,7 +147,9 @@ async function claim(requestId: number, epoch: number): Promise<void> {
     const result = body as ZkClaimResponse;
     if (result.accepted) {
       lease!.grant(epoch, sentAt);
-      publishLease();
+      reportedLapse = null;
+      unconfirmed = null;
+      publish();
     }
     post({ type: "claim-result", requestId, accepted: result.accepted, epoch, reason: result.reason, view: result.view });
   } catch (error) {

@@ -11,12 +11,18 @@
  *   heartbeats sent at or before the claim predate it and are ignored.
  * - leaseMs must be shorter than the zookeeper's session timeout, so the
  *   lease ends before the zookeeper can let another broker claim.
- * - Expiry is sticky: once lapsed, the lease stays lost until a new grant.
+ * - Expiry (silence from the zookeeper) is not revocation: the lease lapses,
+ *   nothing may be acknowledged, but the epoch is remembered. An ack that
+ *   still names this broker active at that epoch, to a heartbeat sent less
+ *   than leaseMs ago, regains it (a restarted zookeeper rebuilt its view from this
+ *   broker's heartbeat; nobody can have claimed a newer epoch, or the view
+ *   would say so), until heartbeatSentAt + leaseMs. Any other view ends the
+ *   lapse for good ("revoked").
  */
 import { KafkaCloneError } from "../errors";
 import type { ClusterView } from "../protocol/heartbeat-codec";
 
-export type LeaseAckResult = "renewed" | "revoked" | "ignored";
+export type LeaseAckResult = "renewed" | "regained" | "revoked" | "ignored";
 
 /** 60% of the session timeout: two lost acks at a 100 ms interval still renew in time. */
 export function defaultLeaseMs(sessionTimeoutMs: number): number {
@@ -25,6 +31,7 @@ export function defaultLeaseMs(sessionTimeoutMs: number): number {
 
 export class LeaderLease {
   private heldEpoch: number | null = null;
+  private lapsedEpoch: number | null = null;
   private grantedAt = 0;
   private until = 0;
 
@@ -43,14 +50,21 @@ export class LeaderLease {
     return this.until;
   }
 
+  /** The epoch whose lease lapsed for want of acks and may still be regained, or null. */
+  get lapsed(): number | null {
+    return this.lapsedEpoch;
+  }
+
   grant(epoch: number, claimSentAt: number): void {
     this.heldEpoch = epoch;
+    this.lapsedEpoch = null;
     this.grantedAt = claimSentAt;
     this.until = claimSentAt + this.leaseMs;
   }
 
   onAck(view: ClusterView, heartbeatSentAt: number, now: number): LeaseAckResult {
-    if (!this.holds(now) || heartbeatSentAt <= this.grantedAt) return "ignored";
+    if (!this.holds(now) && this.lapsedEpoch !== null) return this.onAckWhileLapsed(view, heartbeatSentAt, now);
+    if (this.heldEpoch === null || heartbeatSentAt <= this.grantedAt) return "ignored";
     if (view.activeBrokerId !== this.brokerId || view.epoch !== this.heldEpoch) {
       this.revoke();
       return "revoked";
@@ -61,11 +75,29 @@ export class LeaderLease {
 
   /** Whether the broker may still act as the active one at `now`. */
   holds(now: number): boolean {
-    if (this.heldEpoch !== null && now >= this.until) this.revoke();
+    if (this.heldEpoch !== null && now >= this.until) {
+      this.lapsedEpoch = this.heldEpoch;
+      this.heldEpoch = null;
+    }
     return this.heldEpoch !== null;
   }
 
   revoke(): void {
     this.heldEpoch = null;
+    this.lapsedEpoch = null;
+  }
+
+  private onAckWhileLapsed(view: ClusterView, heartbeatSentAt: number, now: number): LeaseAckResult {
+    if (heartbeatSentAt <= this.grantedAt) return "ignored";
+    if (view.activeBrokerId !== this.brokerId || view.epoch !== this.lapsedEpoch) {
+      this.revoke();
+      return "revoked";
+    }
+    // The zookeeper cannot declare this broker dead before heartbeatSentAt + its session timeout.
+    if (heartbeatSentAt + this.leaseMs <= now) return "ignored";
+    this.heldEpoch = this.lapsedEpoch;
+    this.lapsedEpoch = null;
+    this.until = heartbeatSentAt + this.leaseMs;
+    return "regained";
   }
 }

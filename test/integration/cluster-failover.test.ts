@@ -8,7 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { Admin } from "../../src/client/admin";
 import { Producer } from "../../src/client/producer";
 import { TestCluster, readTopic } from "./cluster-harness";
-import { type Ack, checkDelivery, describeReport, expectDelivery, writtenIdempotently } from "./delivery-check";
+import { type Ack, checkDelivery, describeReport, expectDelivery, exactlyOnceExpected } from "./delivery-check";
 import { waitUntil } from "./harness";
 
 const RECORDS = 50_000;
@@ -70,7 +70,7 @@ describe("failover of the active broker", () => {
     expect(cluster.broker(1).stderr()).not.toMatch(/claiming leadership/);
 
     const log = await readTopic(cluster.clientOptions(), "orders");
-    const idempotent = writtenIdempotently(cluster.dataDir, "orders");
+    const idempotent = await exactlyOnceExpected(cluster.clientOptions(), cluster.dataDir, "orders");
     const report = checkDelivery(acks, log, (value) => Number(value.slice(2)));
     console.log(describeReport("kill -9 under load", report, idempotent));
     // Keys stay on their partition across the failover.

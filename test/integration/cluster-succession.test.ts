@@ -8,7 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { Admin } from "../../src/client/admin";
 import { Producer } from "../../src/client/producer";
 import { activeIn, TestCluster, readTopic, waitForView } from "./cluster-harness";
-import { type Ack, checkDelivery, expectDelivery, writtenIdempotently } from "./delivery-check";
+import { type Ack, checkDelivery, expectDelivery, exactlyOnceExpected } from "./delivery-check";
 import { waitUntil } from "./harness";
 
 const encoder = new TextEncoder();
@@ -82,7 +82,7 @@ describe("a succession of failures", () => {
     await produceRound(cluster, epochs.length, 500, acks);
     const log = await readTopic(cluster.clientOptions(), "succession");
     const report = checkDelivery(acks, log, () => null);
-    expectDelivery(report, writtenIdempotently(cluster.dataDir, "succession"));
+    expectDelivery(report, await exactlyOnceExpected(cluster.clientOptions(), cluster.dataDir, "succession"));
     expect(report.stored).toBeGreaterThanOrEqual(2000);
   }, 60_000);
 });
