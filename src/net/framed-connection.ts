@@ -3,6 +3,13 @@
  * take only part of a buffer: the rest waits here and goes out on `drain`.
  * Small frames queued in the same tick leave in one write. A clean `close()`
  * sends everything queued before the FIN; a close with a reason drops it.
+ *
+ * Server connections stop handling frames (and reading) while more than
+ * `pauseReadsAbove` bytes wait to be written: a peer that sends requests but
+ * never reads the answers cannot make the server pile them up without bound.
+ * Handling resumes once half has drained. Only one side of a connection may
+ * do this (two sides both waiting for the other to read would deadlock), so
+ * client connections never pause.
  */
 import type { Socket } from "bun";
 import { asKafkaCloneError } from "../errors";
@@ -20,12 +27,18 @@ export interface FramedHandlers {
 }
 
 const COALESCE_LIMIT = 64 * 1024;
+/** Servers' default: above a subscription's worst case (2 MiB queued plus a 1 MiB push), so streaming never pauses. */
+export const READ_PAUSE_BYTES = 8 * 1024 * 1024;
 
 export class FramedConnection {
   private readonly decoder: FrameDecoder;
   private queue: Uint8Array[] = [];
   private queued = 0;
   private flushScheduled = false;
+  private readPaused = false;
+  /** Frames received but not handled yet (handling is paused); `heldAt` is the next one. */
+  private held: Uint8Array[] = [];
+  private heldAt = 0;
   /** "ending": closed for senders, the queue still leaving before the FIN. */
   private state: "open" | "ending" | "closed" = "open";
   handlers: FramedHandlers;
@@ -35,6 +48,7 @@ export class FramedConnection {
     maxFrameBytes: number,
     handlers: FramedHandlers,
     readonly remote: string,
+    private readonly pauseReadsAbove = Number.POSITIVE_INFINITY,
   ) {
     this.decoder = new FrameDecoder(maxFrameBytes);
     this.handlers = handlers;
@@ -49,6 +63,11 @@ export class FramedConnection {
     return this.queued;
   }
 
+  /** True while reading is stopped because too much waits to be written. */
+  get isReadPaused(): boolean {
+    return this.readPaused;
+  }
+
   /** Bytes received but not yet a complete frame. */
   get pendingReadBytes(): number {
     return this.decoder.bufferedBytes;
@@ -60,6 +79,10 @@ export class FramedConnection {
       if (chunk.length === 0) continue;
       this.queue.push(chunk);
       this.queued += chunk.length;
+    }
+    if (this.queued > this.pauseReadsAbove && !this.readPaused) {
+      this.readPaused = true;
+      this.socket.pause();
     }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -80,8 +103,18 @@ export class FramedConnection {
       this.close(asKafkaCloneError(error).describe());
       return;
     }
-    for (const frame of frames) {
-      if (this.isClosed) return;
+    if (this.heldAt < this.held.length) {
+      for (const frame of frames) this.held.push(frame); // behind the ones still waiting, in order
+      return;
+    }
+    this.held = frames;
+    this.heldAt = 0;
+    this.handleHeld();
+  }
+
+  private handleHeld(): void {
+    while (this.heldAt < this.held.length && !this.readPaused && this.state === "open") {
+      const frame = this.held[this.heldAt++]!;
       try {
         this.handlers.onFrame(this, frame);
       } catch (error) {
@@ -89,6 +122,10 @@ export class FramedConnection {
         this.close(`failed handling a frame: ${(error as Error).message}`);
         return;
       }
+    }
+    if (this.heldAt >= this.held.length) {
+      this.held = [];
+      this.heldAt = 0;
     }
   }
 
@@ -103,6 +140,8 @@ export class FramedConnection {
     this.state = "closed";
     this.queue = [];
     this.queued = 0;
+    this.held = [];
+    this.heldAt = 0;
     this.socket.end();
     if (!wasOpen) return;
     const partial = this.decoder.describePartial();
@@ -140,15 +179,24 @@ export class FramedConnection {
       this.queued -= written;
       if (written < chunk.length) {
         this.queue.unshift(chunk.subarray(written));
+        this.maybeResumeReading();
         return;
       }
     }
+    this.maybeResumeReading();
     if (this.state === "ending") {
       this.state = "closed";
       this.socket.end();
     } else if (this.state === "open") {
       this.handlers.onDrain?.(this);
     }
+  }
+
+  private maybeResumeReading(): void {
+    if (!this.readPaused || this.queued > this.pauseReadsAbove / 2 || this.state !== "open") return;
+    this.readPaused = false;
+    this.socket.resume();
+    queueMicrotask(() => this.handleHeld());
   }
 
   /** Takes the head of the queue, merging small chunks into one buffer. */

@@ -1,7 +1,7 @@
 /** Thin wrappers over Bun.listen / Bun.connect that hand out FramedConnections. */
 import type { Socket, TCPSocketListener } from "bun";
 import { KafkaCloneError } from "../errors";
-import { FramedConnection, type FramedHandlers } from "./framed-connection";
+import { FramedConnection, type FramedHandlers, READ_PAUSE_BYTES } from "./framed-connection";
 
 interface SocketState {
   connection?: FramedConnection;
@@ -22,6 +22,8 @@ export interface ListenOptions {
   accept(connection: FramedConnection): FramedHandlers;
   /** Connections beyond this are closed at once. */
   maxConnections?: number;
+  /** A connection stops reading while more than this waits to be written to it (default READ_PAUSE_BYTES). */
+  pauseReadsAbove?: number;
 }
 
 const NO_HANDLERS: FramedHandlers = { onFrame: () => {} };
@@ -35,7 +37,13 @@ export function listenTcp(options: ListenOptions): TcpServer {
       port: options.port,
       socket: {
         open(socket) {
-          const connection = new FramedConnection(socket as Socket<unknown>, options.maxFrameBytes, NO_HANDLERS, `${socket.remoteAddress}:${socket.remotePort}`);
+          const connection = new FramedConnection(
+            socket as Socket<unknown>,
+            options.maxFrameBytes,
+            NO_HANDLERS,
+            `${socket.remoteAddress}:${socket.remotePort}`,
+            options.pauseReadsAbove ?? READ_PAUSE_BYTES,
+          );
           socket.data = { connection };
           if (options.maxConnections !== undefined && open.size >= options.maxConnections) {
             connection.close("too many connections");

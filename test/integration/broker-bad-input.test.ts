@@ -66,6 +66,12 @@ function vmRssBytes(pid: number): number {
   return Number(match[1]) * 1024;
 }
 
+/** CPU time the process has used so far, in clock ticks (user + system). */
+function cpuTicks(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return Number(fields[11]) + Number(fields[12]);
+}
+
 const MiB = 1024 * 1024;
 let broker: ServerProcess;
 const sockets: RawSocket[] = [];
@@ -257,6 +263,39 @@ describe("bad input on the client port", () => {
     }
     const answer = await socket.request("metadata", {});
     expect(answer.envelope).toMatchObject({ kind: "response", error: null, body: { role: "active" } });
+  });
+
+  test("a client that sends requests but never reads the answers cannot pile them up in the broker", async () => {
+    const probe = await raw();
+    const request = requestFrame("metadata", {}, [], 77);
+    await probe.request("metadata", {}, [], 77);
+    const answerBytes = probe.receivedBytes;
+    // 500,000 requests (12 MB) whose answers would take ~400 MB if the broker queued them all.
+    const count = 500_000;
+    const flood = await openRawSocket(broker.port, { decode: false });
+    sockets.push(flood);
+    flood.pause();
+    const before = vmRssBytes(broker.proc.pid);
+    const chunk = new Uint8Array(request.length * 10_000);
+    for (let i = 0; i < 10_000; i++) chunk.set(request, i * request.length);
+    for (let i = 0; i < count / 10_000; i++) flood.write(chunk);
+    // Wait until the broker took everything (and holds every answer), or went idle with requests left unread.
+    let last = "";
+    let unchanged = 0;
+    await waitUntil(() => {
+      const now = `${flood.pendingBytes} ${cpuTicks(broker.proc.pid)}`;
+      unchanged = now === last ? unchanged + 1 : 0;
+      last = now;
+      return flood.pendingBytes === 0 || unchanged >= 20;
+    }, 30_000, "the flood to be taken or held back");
+    const growth = vmRssBytes(broker.proc.pid) - before;
+    console.log(`broker RSS growth while a client ignores its answers: ${(growth / MiB).toFixed(1)} MiB (${(flood.pendingBytes / MiB).toFixed(1)} MiB of requests held back)`);
+    expect(flood.pendingBytes).toBeGreaterThan(0);
+    expect(growth).toBeLessThan(100 * MiB);
+    // Nothing was dropped: once the client reads, every request is answered.
+    flood.resume();
+    await waitUntil(() => flood.receivedBytes === count * answerBytes, 30_000, "every answer");
+    expect(flood.isClosed).toBe(false);
   });
 
   test("1,000 idle connections held open at once do not stop a normal client", async () => {

@@ -18,6 +18,8 @@ export interface RawSocket {
   write(bytes: Uint8Array): void;
   /** Resolves once everything written so far has been handed to the kernel. */
   flushed(): Promise<void>;
+  /** Bytes written but not yet taken by the kernel (the peer is not reading fast enough). */
+  readonly pendingBytes: number;
   /** Sends a request frame and resolves with the response to its correlation id. */
   request(api: string, body: unknown, attachments?: Uint8Array[], correlationId?: number): Promise<ReceivedFrame>;
   /** Frames received so far (responses and pushes). */
@@ -123,6 +125,9 @@ export async function openRawSocket(port: number, options: RawSocketOptions = {}
       );
     },
     frames,
+    get pendingBytes() {
+      return pending.reduce((sum, chunk) => sum + chunk.length, 0);
+    },
     get receivedBytes() {
       return receivedBytes;
     },

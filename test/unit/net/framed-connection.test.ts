@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { READ_PAUSE_BYTES } from "../../../src/net/framed-connection";
+import { listenTcp } from "../../../src/net/tcp";
 import { parseFrame } from "../../../src/protocol/frame-codec";
 import { waitUntil, withTimeout } from "../../integration/harness";
 import { frameChunks, loopbackPair, oneBuffer } from "./loopback";
@@ -117,6 +119,49 @@ describe("FramedConnection over loopback TCP", () => {
     expect(await withTimeout(server.closed, 5000, "the server side to close")).toBe("failed handling a frame: handler bug");
     await withTimeout(client.closed, 5000, "the client to see the close");
   });
+
+  test("reading stops while too much waits to be written to a peer that does not read, and resumes after", async () => {
+    // Each small request is answered with 64 KiB: 2,000 of them would queue 125 MiB for a peer that never reads.
+    const answer = new Uint8Array(64 * 1024).fill(1);
+    let handled = 0;
+    let serverSide: import("../../../src/net/framed-connection").FramedConnection | undefined;
+    const server = listenTcp({
+      host: "127.0.0.1",
+      port: 0,
+      maxFrameBytes: 1024 * 1024,
+      accept: (connection) => {
+        serverSide = connection;
+        return { onFrame: (c) => (handled++, c.send([answer])) };
+      },
+    });
+    let received = 0;
+    const client = await Bun.connect({ hostname: "127.0.0.1", port: server.port, socket: { data: (_, chunk) => void (received += chunk.length) } });
+    try {
+      client.pause();
+      const requests = oneBuffer(Array.from({ length: 2000 }, (_, i) => oneBuffer(frameChunks("ask", i))));
+      let offset = 0;
+      const writeMore = () => {
+        while (offset < requests.length) {
+          const n = client.write(requests.subarray(offset));
+          if (n <= 0) return;
+          offset += n;
+        }
+      };
+      writeMore();
+      await waitUntil(() => serverSide?.isReadPaused === true, 5000, "the server to stop reading");
+      // Handling stops at the first answer past the limit, even inside one received chunk.
+      expect(handled).toBeGreaterThan(READ_PAUSE_BYTES / answer.length);
+      expect(handled).toBeLessThan(2000);
+      expect(serverSide!.pendingWriteBytes).toBeLessThanOrEqual(READ_PAUSE_BYTES + answer.length);
+      client.resume();
+      await waitUntil(() => (writeMore(), received === 2000 * answer.length), 20_000, "every answer");
+      expect(handled).toBe(2000);
+      expect(serverSide!.isReadPaused).toBe(false);
+    } finally {
+      client.end();
+      server.stop();
+    }
+  }, 30_000);
 
   test("onClose is called once, however many ways the connection ends", async () => {
     const { client, server } = await loopbackPair();
