@@ -37,6 +37,7 @@ export class PartitionAccumulator {
   private builder: BatchBuilder;
   private settlers: Settlers[] = [];
   private linger: ReturnType<typeof setTimeout> | null = null;
+  private lingerImmediate: ReturnType<typeof setImmediate> | null = null;
 
   constructor(
     readonly topic: string,
@@ -59,9 +60,20 @@ export class PartitionAccumulator {
     return new Promise((resolve, reject) => this.settlers.push({ resolve, reject }));
   }
 
-  /** Starts the linger timer when the batch got its first record. */
+  /**
+   * Starts the linger timer when the batch got its first record. lingerMs 0
+   * means "as soon as the application yields": the batch takes every record
+   * sent in this event-loop turn (a 0 ms timer would wait a whole ~1 ms tick).
+   */
   armLinger(lingerMs: number, onExpire: () => void): void {
-    if (this.linger !== null) return;
+    if (this.linger !== null || this.lingerImmediate !== null) return;
+    if (lingerMs <= 0) {
+      this.lingerImmediate = setImmediate(() => {
+        this.lingerImmediate = null;
+        onExpire();
+      });
+      return;
+    }
     this.linger = setTimeout(() => {
       this.linger = null;
       onExpire();
@@ -70,7 +82,9 @@ export class PartitionAccumulator {
 
   seal(deadline: number, identity?: ProducerIdentity): SealedBatch | null {
     if (this.linger !== null) clearTimeout(this.linger);
+    if (this.lingerImmediate !== null) clearImmediate(this.lingerImmediate);
     this.linger = null;
+    this.lingerImmediate = null;
     if (this.builder.recordCount === 0) return null;
     const frame = this.builder.build(identity);
     const batch = new SealedBatch(this.topic, this.partition, frame, this.builder.recordCount, deadline, this.settlers, identity?.baseSequence ?? -1);

@@ -50,6 +50,12 @@ export interface SendRecord extends ProducerRecord {
 export class Producer {
   private readonly client: ClusterClient;
   private readonly partitionCounts = new Map<string, Promise<number>>();
+  /** The same counts once known, for send()'s synchronous path. */
+  private readonly knownPartitionCounts = new Map<string, number>();
+  /** Per topic, the accumulators by partition (no per-record key building). */
+  private readonly accumulatorsByTopic = new Map<string, PartitionAccumulator[]>();
+  /** Sends waiting for a partition count; while any wait, every send takes the same (ordered) path. */
+  private awaitingMetadata = 0;
   private readonly accumulators = new Map<string, PartitionAccumulator>();
   private readonly ready: SealedBatch[] = [];
   private readonly partitioner = new StickyPartitioner();
@@ -82,10 +88,37 @@ export class Producer {
     }
   }
 
-  /** Resolves to the record's partition and offset once acknowledged (offset -1 with acks=0). */
-  async send(topic: string, record: SendRecord): Promise<RecordMetadata> {
+  /**
+   * Resolves to the record's partition and offset once acknowledged (offset -1 with acks=0).
+   * Once the topic's partition count is known the record is copied into its batch before
+   * send() returns (no promise hop per record: this is the producer's hot path).
+   */
+  send(topic: string, record: SendRecord): Promise<RecordMetadata> {
+    if (this.closed) return Promise.reject(new KafkaCloneError("INVALID_REQUEST", "the producer is closed"));
+    const partitions = this.knownPartitionCounts.get(topic);
+    if (partitions === undefined || this.awaitingMetadata > 0) {
+      // Behind a metadata lookup: later sends queue behind it too, so records keep their send order.
+      this.awaitingMetadata++;
+      return this.partitionCount(topic).then(
+        (count) => {
+          this.awaitingMetadata--;
+          return this.enqueue(topic, count, record);
+        },
+        (error: unknown) => {
+          this.awaitingMetadata--;
+          throw error;
+        },
+      );
+    }
+    try {
+      return this.enqueue(topic, partitions, record);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private enqueue(topic: string, partitions: number, record: SendRecord): Promise<RecordMetadata> {
     if (this.closed) throw new KafkaCloneError("INVALID_REQUEST", "the producer is closed");
-    const partitions = await this.partitionCount(topic);
     const partition = this.partitioner.choose(topic, partitions, record.key, record.partition);
     const accumulator = this.accumulatorFor(topic, partition);
     const result = accumulator.add(record);
@@ -117,6 +150,7 @@ export class Producer {
       known = this.client.request(API.metadata, { topics: [topic] }).then(({ body }) => {
         const found = (body as MetadataResponse).topics.find((t) => t.name === topic);
         if (!found) throw new KafkaCloneError("TOPIC_NOT_FOUND", `topic ${topic} does not exist`);
+        this.knownPartitionCounts.set(topic, found.partitions);
         return found.partitions;
       });
       known.catch(() => this.partitionCounts.delete(topic));
@@ -126,11 +160,16 @@ export class Producer {
   }
 
   private accumulatorFor(topic: string, partition: number): PartitionAccumulator {
-    const key = `${topic}\u0000${partition}`;
-    let accumulator = this.accumulators.get(key);
+    let byPartition = this.accumulatorsByTopic.get(topic);
+    if (!byPartition) {
+      byPartition = [];
+      this.accumulatorsByTopic.set(topic, byPartition);
+    }
+    let accumulator = byPartition[partition];
     if (!accumulator) {
       accumulator = new PartitionAccumulator(topic, partition, this.batchBytes);
-      this.accumulators.set(key, accumulator);
+      byPartition[partition] = accumulator;
+      this.accumulators.set(`${topic}\u0000${partition}`, accumulator);
     }
     return accumulator;
   }
