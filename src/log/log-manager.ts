@@ -202,9 +202,7 @@ export class LogManager {
   checkpoint(): void {
     const points: RecoveryPoints = new Map();
     for (const log of this.allPartitions()) {
-      const point = log.highWatermark;
-      log.syncIndexes();
-      points.set(partitionKey(log.topic, log.partition), point);
+      points.set(partitionKey(log.topic, log.partition), log.prepareCheckpoint());
     }
     writeRecoveryCheckpoint(path.join(this.dataDir, RECOVERY_CHECKPOINT_FILE), points);
   }

@@ -13,19 +13,20 @@ import type { LogConfig } from "./log-config";
 import { expiredSegmentCount } from "./log-retention";
 import { OffsetWaiters } from "./offset-waiters";
 import { type ReadPosition, type ReadResult, offsetForTimestamp, readFromLog } from "./log-read";
+import { ProducerStateTable } from "./producer-state";
 import { type AppendedFrame, Segment } from "./segment";
 
 export type Acks = "all" | "1" | "0";
 
 export interface AppendResult {
-  /** The base offset given to each frame, in order. */
+  /** The base offset of each frame, in order; a retried idempotent batch gets its original one. */
   baseOffsets: number[];
-  /** The offset after the last record appended. */
+  /** The offset after the last record appended or recognised: wait for this one. */
   nextOffset: number;
 }
 
 interface PendingWrite {
-  data: Uint8Array;
+  chunks: Uint8Array[];
   frames: AppendedFrame[];
 }
 
@@ -55,6 +56,8 @@ export class PartitionLog {
     public config: LogConfig,
     /** Ascending by base offset; the last one is active. Recovery hands them over consistent. */
     private readonly segments: Segment[],
+    /** Idempotent producers' recent batches, as of the log end. */
+    readonly producers: ProducerStateTable = new ProducerStateTable(),
   ) {
     const end = this.active.nextOffset;
     this.nextOffsetValue = end;
@@ -97,31 +100,56 @@ export class PartitionLog {
 
   /**
    * Appends one or more frames laid back to back in `data` (which the log now
-   * owns and stamps in place). Throws INVALID_RECORD or CORRUPT_MESSAGE for a
-   * bad frame, before anything is appended.
+   * owns and stamps in place). A bad frame (INVALID_RECORD, CORRUPT_MESSAGE)
+   * or an idempotence violation (OUT_OF_ORDER_SEQUENCE, INVALID_PRODUCER_EPOCH)
+   * throws before anything is appended; a retried idempotent batch already in
+   * the log is not appended again.
    */
   append(data: Uint8Array, leaderEpoch: number): AppendResult {
     this.assertWritable();
     const headers = checkFrames(data);
     this.maybeRoll(data.length);
-    const frames: AppendedFrame[] = [];
+    const startOffset = this.nextOffsetValue;
+    const write: PendingWrite = { chunks: [], frames: [] };
     const baseOffsets: number[] = [];
-    let position = this.active.size + this.pendingBytes;
+    let waitUntil = startOffset;
+    let appendedBytes = 0;
     let inData = 0;
-    for (const header of headers) {
-      const baseOffset = this.nextOffsetValue;
-      stampBatch(data, inData, baseOffset, leaderEpoch);
-      frames.push({ position, baseOffset, recordCount: header.recordCount, maxTimestamp: header.maxTimestamp, size: header.frameSize });
-      baseOffsets.push(baseOffset);
-      this.nextOffsetValue += header.recordCount;
-      position += header.frameSize;
-      inData += header.frameSize;
+    try {
+      for (const header of headers) {
+        const frameStart = inData;
+        inData += header.frameSize;
+        const idempotent = header.producerId >= 0;
+        const original = idempotent ? this.producers.check(header) : null;
+        if (original !== null) {
+          baseOffsets.push(original);
+          waitUntil = Math.max(waitUntil, original + header.recordCount);
+          continue;
+        }
+        const baseOffset = this.nextOffsetValue;
+        stampBatch(data, frameStart, baseOffset, leaderEpoch);
+        if (idempotent) this.producers.record(header, baseOffset);
+        write.chunks.push(data.subarray(frameStart, inData));
+        const position = this.active.size + this.pendingBytes + appendedBytes;
+        write.frames.push({ position, baseOffset, recordCount: header.recordCount, maxTimestamp: header.maxTimestamp, size: header.frameSize });
+        baseOffsets.push(baseOffset);
+        this.nextOffsetValue += header.recordCount;
+        appendedBytes += header.frameSize;
+      }
+    } catch (error) {
+      this.producers.truncateTo(startOffset);
+      this.nextOffsetValue = startOffset;
+      throw error;
     }
-    this.pending.push({ data, frames });
-    this.pendingBytes += data.length;
-    this.scheduleWrite();
-    return { baseOffsets, nextOffset: this.nextOffsetValue };
+    if (write.frames.length > 0) {
+      this.pending.push(write);
+      this.pendingBytes += appendedBytes;
+      this.scheduleWrite();
+    }
+    return { baseOffsets, nextOffset: Math.max(waitUntil, this.nextOffsetValue) };
   }
+
+
 
   /** Resolves when everything before `offset` is written (acks=1) or fsynced (acks=all). */
   waitFor(offset: number, acks: Acks): Promise<void> {
@@ -180,11 +208,18 @@ export class PartitionLog {
     return expired.length;
   }
 
-  /** Persists and fsyncs index entries (before a recovery checkpoint names this offset). */
-  syncIndexes(): void {
-    if (this.closed) return;
+  /**
+   * Makes everything below the durable end recoverable without a scan —
+   * index entries fsynced, the idempotent-producer state snapshotted — and
+   * returns that offset for the recovery checkpoint to name.
+   */
+  prepareCheckpoint(): number {
+    const point = this.durableOffset;
+    if (this.closed) return point;
     this.active.offsetIndex.sync();
     this.active.timeIndex.sync();
+    this.producers.writeSnapshot(this.dir, point);
+    return point;
   }
 
   /** Writes and fsyncs everything pending, then closes the files. */
@@ -197,7 +232,10 @@ export class PartitionLog {
     this.writePending();
     await this.syncLoop();
     this.closed = true;
-    if (this.failure === null) this.active.markEnd();
+    if (this.failure === null) {
+      this.active.markEnd();
+      this.producers.writeSnapshot(this.dir, this.durableOffset);
+    }
     this.failWaiters(this.closedError());
     for (const segment of this.segments) segment.close();
   }
@@ -249,7 +287,7 @@ export class PartitionLog {
     this.pendingBytes = 0;
     const segment = this.active;
     try {
-      writeFully(this.io, segment.fd, batch.map((p) => p.data), bytes);
+      writeFully(this.io, segment.fd, batch.flatMap((p) => p.chunks), bytes);
     } catch (error) {
       this.rollBackUnwritten(segment, error);
       return;
@@ -265,6 +303,7 @@ export class PartitionLog {
   private rollBackUnwritten(segment: Segment, error: unknown): void {
     const failure = storageError(`writing ${segment.logPath}`, error);
     this.nextOffsetValue = this.writtenOffset;
+    this.producers.truncateTo(this.writtenOffset);
     try {
       this.io.truncate(segment.fd, segment.size);
     } catch (truncateError) {

@@ -5,6 +5,10 @@
  * trusted without being read. Recovery scans from the last index entry before
  * that point to the end, keeps the longest valid prefix, and truncates a torn
  * tail. An invalid batch before the recovery point is corruption: an error.
+ *
+ * Idempotent-producer state comes from the snapshot taken with the checkpoint
+ * plus the batches scanned after it; without a usable snapshot the batches
+ * before the scan are replayed too.
  */
 import fs from "node:fs";
 import { KafkaCloneError } from "../errors";
@@ -14,6 +18,7 @@ import { scanFrames } from "./frame-scanner";
 import type { LogConfig } from "./log-config";
 import { floorSegmentIndex } from "./log-read";
 import { PartitionLog } from "./partition-log";
+import { ProducerStateTable } from "./producer-state";
 import { frameOf, parseSegmentFileName, Segment } from "./segment";
 
 export interface RecoveryOptions {
@@ -52,6 +57,10 @@ export function openPartitionLog(options: RecoveryOptions): { log: PartitionLog;
   for (let i = 0; i < startIndex; i++) segments[i]!.nextOffset = segments[i + 1]!.baseOffset;
 
   let { position, offset } = resumePoint(io, segments[startIndex]!, recoveryPoint);
+  const snapshot = ProducerStateTable.readSnapshot(dir);
+  const producers = snapshot?.table ?? new ProducerStateTable();
+  const replayFrom = snapshot === null ? firstBase : Math.max(snapshot.offset, firstBase);
+  if (replayFrom < offset) replayProducers(io, segments.slice(0, startIndex + 1), replayFrom, offset, producers, config.indexIntervalBytes);
   let kept = segments.length;
   for (let i = startIndex; i < segments.length; i++) {
     const segment = segments[i]!;
@@ -73,6 +82,7 @@ export function openPartitionLog(options: RecoveryOptions): { log: PartitionLog;
         segment.noteAppended(frameOf(at, header), config.indexIntervalBytes);
         report.scannedBytes += header.frameSize;
         offset = header.baseOffset + header.recordCount;
+        if (header.producerId >= 0 && header.baseOffset >= replayFrom) producers.record(header, header.baseOffset);
       },
       (header) => (header.baseOffset === offset ? null : `batch claims offset ${header.baseOffset}, expected ${offset}`),
     );
@@ -109,7 +119,27 @@ export function openPartitionLog(options: RecoveryOptions): { log: PartitionLog;
   }
   if (report.removedSegments > 0) io.syncDirectory(dir);
   report.nextOffset = offset;
-  return { log: new PartitionLog(options.topic, options.partition, dir, io, config, segments), report };
+  // A snapshot taken before a crash may name batches the torn tail lost.
+  producers.truncateTo(offset);
+  return { log: new PartitionLog(options.topic, options.partition, dir, io, config, segments, producers), report };
+}
+
+/** Records the idempotent batches in [from, to) of already-trusted segments. */
+function replayProducers(io: FileIO, segments: Segment[], from: number, to: number, producers: ProducerStateTable, indexIntervalBytes: number): void {
+  for (let i = floorSegmentIndex(segments, from); i < segments.length; i++) {
+    const segment = segments[i]!;
+    if (segment.baseOffset >= to) break;
+    if (i < segments.length - 1) segment.ensureIndexes(indexIntervalBytes);
+    const start = segment.baseOffset <= from ? segment.lookupPosition(from) : 0;
+    const scan = scanFrames(io, segment.fd, start, segment.size, ({ header }) => {
+      if (header.baseOffset >= to) return false;
+      if (header.producerId >= 0 && header.baseOffset >= from) producers.record(header, header.baseOffset);
+      return true;
+    });
+    if (scan.stopReason !== null && scan.validEnd < segment.size && i < segments.length - 1) {
+      throw new KafkaCloneError("CORRUPT_MESSAGE", `${segment.logPath}: invalid batch at position ${scan.validEnd} while rebuilding producer state: ${scan.stopReason}`);
+    }
+  }
 }
 
 function listSegments(dir: string): number[] {

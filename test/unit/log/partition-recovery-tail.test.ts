@@ -25,8 +25,7 @@ describe("recovery from a recovery point in an older segment", () => {
       await appendAll(log, more);
     };
     await add(10);
-    log.syncIndexes();
-    const recoveryPoint = log.highWatermark;
+    const recoveryPoint = log.prepareCheckpoint();
     const pointSegment = log.active.baseOffset;
     await add(8);
     log.roll();
@@ -103,8 +102,7 @@ describe("recovery reads only the tail", () => {
       first.log.append(encodeBatch(batch), 1);
     }
     await first.log.waitFor(model.length, "all");
-    first.log.syncIndexes();
-    const recoveryPoint = first.log.highWatermark;
+    const recoveryPoint = first.log.prepareCheckpoint();
     const tailStart = first.log.active.baseOffset;
     for (let i = 0; i < 3; i++) {
       const batch = makeRecords(rng, 2, clock);
