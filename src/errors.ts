@@ -36,6 +36,7 @@ const CODES = {
   REBALANCE_IN_PROGRESS: { retriable: true, meaning: "the group is rebalancing" },
   UNKNOWN_MEMBER: { retriable: false, meaning: "the group does not know this member" },
   ILLEGAL_GENERATION: { retriable: true, meaning: "the group generation has moved on" },
+  INCONSISTENT_GROUP_PROTOCOL: { retriable: false, meaning: "the member shares no partition assignor with its group" },
   LOG_CLOSED: { retriable: true, meaning: "the log is closed" },
   UNKNOWN: { retriable: false, meaning: "an unexpected error" },
 } as const satisfies Record<string, CodeInfo>;

@@ -14,6 +14,7 @@ import { listenTcp, type TcpServer } from "../net/tcp";
 import type { MetadataResponse } from "../protocol/api";
 import type { BrokerAddress } from "../protocol/envelope";
 import { ClientSession } from "./client-session";
+import { GroupCoordinator, type GroupCoordinatorOptions } from "./groups/group-coordinator";
 import { clientHandlers } from "./handler-table";
 import type { BrokerServices, Leadership } from "./request-handler";
 
@@ -27,6 +28,7 @@ export interface BrokerOptions {
   maxConnections?: number;
   /** How often recovery points are checkpointed. */
   checkpointIntervalMs?: number;
+  groups?: Omit<GroupCoordinatorOptions, "logger">;
 }
 
 interface ActiveState extends Leadership {
@@ -117,7 +119,8 @@ export class Broker implements BrokerServices {
       mayBreak: mayBreakLock,
       onCompromised: (error) => void this.stepDown(`data directory lock compromised: ${error.message}`),
     });
-    let logs: LogManager;
+    let logs: LogManager | null = null;
+    let groups: GroupCoordinator;
     try {
       const onDisk = readLeaderEpoch(this.options.dataDir);
       if (epoch <= onDisk) throw new KafkaCloneError("FENCED_LEADER_EPOCH", `epoch ${epoch} is not newer than ${onDisk} on disk`);
@@ -126,13 +129,17 @@ export class Broker implements BrokerServices {
         defaults: this.options.logDefaults,
         checkpointIntervalMs: this.options.checkpointIntervalMs,
         logger: this.logger.child("log"),
+        isFenced: () => this.epochOnDiskMovedPast(epoch),
       });
-      logs.rollAll();
+      logs.startFreshSegments();
+      // Committed offsets are replayed from __consumer_offsets before anyone is served.
+      groups = new GroupCoordinator(logs, epoch, { ...this.options.groups, logger: this.logger.child("groups") });
     } catch (error) {
+      await logs?.close().catch(() => {});
       await lock.release();
       throw error;
     }
-    this.active = { logs, epoch, lock };
+    this.active = { logs, epoch, lock, groups };
     this.knownLeader = this.address;
     const reports = [...logs.recoveryReports.values()];
     const report: TakeoverReport = {
@@ -144,6 +151,15 @@ export class Broker implements BrokerServices {
     };
     this.logger.info("active", { ...report });
     return report;
+  }
+
+  /** A newer leader wrote its epoch (an unreadable file counts too: ownership cannot be shown). */
+  private epochOnDiskMovedPast(epoch: number): boolean {
+    try {
+      return readLeaderEpoch(this.options.dataDir) > epoch;
+    } catch {
+      return true;
+    }
   }
 
   /** The next epoch for a broker that leads on its own (standalone mode). */
@@ -163,6 +179,7 @@ export class Broker implements BrokerServices {
       for (const subscription of session.subscriptions.values()) subscription.failAll(notLeader);
       session.closeSubscriptions();
     }
+    active.groups.close();
     await active.logs.close().catch((error) => this.logger.error("closing logs failed", { error: (error as Error).message }));
     await active.lock.release();
   }

@@ -1,4 +1,7 @@
 import { API } from "../protocol/api";
+import { handleDeleteGroup, handleDescribeGroup, handleListGroups } from "./handlers/group-admin";
+import { handleHeartbeat, handleJoinGroup, handleLeaveGroup, handleSyncGroup } from "./handlers/group-membership";
+import { handleCommitOffsets, handleFetchOffsets } from "./handlers/group-offsets";
 import { handleListOffsets } from "./handlers/list-offsets";
 import { handleMetadata } from "./handlers/metadata";
 import { handleProduce } from "./handlers/produce";
@@ -19,6 +22,15 @@ const CLIENT_HANDLERS: Readonly<Record<string, RequestHandler>> = {
   [API.credit]: handleCredit,
   [API.unsubscribe]: handleUnsubscribe,
   [API.listOffsets]: handleListOffsets,
+  [API.joinGroup]: handleJoinGroup,
+  [API.syncGroup]: handleSyncGroup,
+  [API.heartbeat]: handleHeartbeat,
+  [API.leaveGroup]: handleLeaveGroup,
+  [API.commitOffsets]: handleCommitOffsets,
+  [API.fetchOffsets]: handleFetchOffsets,
+  [API.listGroups]: handleListGroups,
+  [API.describeGroup]: handleDescribeGroup,
+  [API.deleteGroup]: handleDeleteGroup,
 };
 
 /** The client port's handlers, bound to one broker. */

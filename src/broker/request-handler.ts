@@ -4,10 +4,12 @@ import type { MetadataResponse } from "../protocol/api";
 import type { BrokerAddress } from "../protocol/envelope";
 import type { RpcReply } from "../net/rpc-server";
 import type { ClientSession } from "./client-session";
+import type { GroupCoordinator } from "./groups/group-coordinator";
 
 export interface Leadership {
   logs: LogManager;
   epoch: number;
+  groups: GroupCoordinator;
 }
 
 export interface BrokerServices {

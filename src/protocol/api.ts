@@ -13,6 +13,15 @@ export const API = {
   credit: "credit",
   unsubscribe: "unsubscribe",
   listOffsets: "listOffsets",
+  joinGroup: "joinGroup",
+  syncGroup: "syncGroup",
+  heartbeat: "heartbeat",
+  leaveGroup: "leaveGroup",
+  commitOffsets: "commitOffsets",
+  fetchOffsets: "fetchOffsets",
+  listGroups: "listGroups",
+  describeGroup: "describeGroup",
+  deleteGroup: "deleteGroup",
 } as const;
 
 export const PUSH = {
@@ -20,6 +29,8 @@ export const PUSH = {
   records: "records",
   /** A subscription's partition stopped (the broker stepped down, the topic went away). */
   subscriptionError: "subscriptionError",
+  /** A group member's assignment changed: sync now rather than at the next heartbeat. */
+  groupNudge: "groupNudge",
 } as const;
 
 export type Acks = "all" | "1" | "0";
@@ -156,4 +167,133 @@ export interface ZkClaimResponse {
   epoch: number;
   reason?: string;
   view: ClusterView;
+}
+
+// Consumer groups (the coordinator runs in the active broker; see src/broker/groups).
+
+export interface TopicPartitions {
+  topic: string;
+  partitions: number[];
+}
+
+export interface JoinGroupRequest {
+  groupId: string;
+  /** Null for a new member; a member's own id to change its subscription. */
+  memberId: string | null;
+  clientId: string;
+  topics: string[];
+  /** Assignor names in order of preference ("range", "round-robin"). */
+  assignors: string[];
+  sessionTimeoutMs: number;
+  /** How long the member may take to give up partitions it is asked to revoke. */
+  rebalanceTimeoutMs: number;
+}
+
+export interface JoinGroupResponse {
+  memberId: string;
+  generationId: number;
+  assignor: string;
+  heartbeatIntervalMs: number;
+}
+
+export interface SyncGroupRequest {
+  groupId: string;
+  memberId: string;
+  /** The partitions the member holds right now. */
+  owned: TopicPartitions[];
+}
+
+export interface SyncGroupResponse {
+  generationId: number;
+  /** What the member should hold now; partitions it holds beyond these are to be revoked. */
+  assignment: TopicPartitions[];
+  /** True when the member holds its whole target (nothing to revoke, nothing still to come). */
+  settled: boolean;
+}
+
+export interface MemberRequest {
+  groupId: string;
+  memberId: string;
+}
+
+export interface HeartbeatResponse {
+  generationId: number;
+  /** A sync would change the member's assignment. */
+  syncNeeded: boolean;
+}
+
+export interface GroupNudgePush {
+  groupId: string;
+  memberId: string;
+  generationId: number;
+}
+
+export interface OffsetToCommit {
+  topic: string;
+  partition: number;
+  offset: number;
+  metadata?: string;
+}
+
+export interface CommitOffsetsRequest {
+  groupId: string;
+  /** Null (with generation -1) for a commit from outside the group, allowed only while it has no members. */
+  memberId: string | null;
+  generationId: number;
+  offsets: OffsetToCommit[];
+}
+
+export interface FetchOffsetsRequest {
+  groupId: string;
+  /** Only these partitions; every commit of the group when omitted. */
+  topics?: TopicPartitions[];
+}
+
+export interface CommittedOffset {
+  topic: string;
+  partition: number;
+  offset: number;
+  metadata: string;
+  commitTimestamp: number;
+}
+
+export interface FetchOffsetsResponse {
+  offsets: CommittedOffset[];
+}
+
+export type GroupStateName = "Empty" | "Reconciling" | "Stable";
+
+export interface GroupSummary {
+  groupId: string;
+  state: GroupStateName;
+  members: number;
+  assignor: string | null;
+}
+
+export interface GroupMemberDescription {
+  memberId: string;
+  clientId: string;
+  host: string;
+  topics: string[];
+  assignment: TopicPartitions[];
+  target: TopicPartitions[];
+}
+
+export interface GroupPartitionDescription {
+  topic: string;
+  partition: number;
+  committedOffset: number | null;
+  logStartOffset: number | null;
+  logEndOffset: number | null;
+  lag: number | null;
+  memberId: string | null;
+}
+
+export interface DescribeGroupResponse {
+  groupId: string;
+  state: GroupStateName;
+  generationId: number;
+  assignor: string | null;
+  members: GroupMemberDescription[];
+  partitions: GroupPartitionDescription[];
 }

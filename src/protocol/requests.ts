@@ -2,15 +2,21 @@
 import { KafkaCloneError } from "../errors";
 import {
   ACKS,
+  type CommitOffsetsRequest,
   type CreateTopicRequest,
   type CreditRequest,
+  type FetchOffsetsRequest,
+  type JoinGroupRequest,
   type ListOffsetsRequest,
+  type MemberRequest,
   type MetadataRequest,
   type OffsetSpec,
   type ProduceRequest,
   type StartPosition,
   type SubscribeRequest,
+  type SyncGroupRequest,
   type TopicConfigOverrides,
+  type TopicPartitions,
   type ZkClaimRequest,
 } from "./api";
 import { asArray, asInt, asObject, asOneOf, asString, optional } from "./wire-values";
@@ -124,4 +130,93 @@ export function readListOffsetsRequest(body: unknown): ListOffsetsRequest {
 export function readZkClaimRequest(body: unknown): ZkClaimRequest {
   const o = asObject(body, "claim request");
   return { brokerId: asInt(o.brokerId, "brokerId", 1, 2 ** 31 - 1), epoch: asInt(o.epoch, "epoch", 1) };
+}
+
+// Consumer groups
+
+const MAX_GROUP_ID = 255;
+const MAX_TIMEOUT_MS = 3_600_000;
+
+export function readGroupId(value: unknown, what = "groupId"): string {
+  const id = asString(value, what, MAX_GROUP_ID);
+  if (id.length === 0 || /[\u0000-\u001f\u007f]/.test(id)) {
+    throw new KafkaCloneError("INVALID_REQUEST", `${what} must be 1 to ${MAX_GROUP_ID} characters without control characters`);
+  }
+  return id;
+}
+
+const memberIdField = (v: unknown) => asString(v, "memberId", 512);
+
+function readTopicPartitionsList(value: unknown, what: string): TopicPartitions[] {
+  const seen = new Set<string>();
+  return asArray(value, what, 10_000).map((item, i) => {
+    const o = asObject(item, `${what}[${i}]`);
+    const topic = topicField(o.topic);
+    if (seen.has(topic)) throw new KafkaCloneError("INVALID_REQUEST", `${what}[${i}].topic ${topic} is listed twice`);
+    seen.add(topic);
+    const partitions = asArray(o.partitions, `${what}[${i}].partitions`, MAX_PARTITION + 1).map((p) => partitionField(p));
+    if (new Set(partitions).size !== partitions.length) throw new KafkaCloneError("INVALID_REQUEST", `${what}[${i}] lists a partition twice`);
+    return { topic, partitions };
+  });
+}
+
+export function readJoinGroupRequest(body: unknown): JoinGroupRequest {
+  const o = asObject(body, "joinGroup request");
+  const topics = asArray(o.topics, "topics", 1000).map(topicField);
+  if (topics.length === 0) throw new KafkaCloneError("INVALID_REQUEST", "topics must name at least one topic");
+  const assignors = asArray(o.assignors, "assignors", 16).map((v, i) => asString(v, `assignors[${i}]`, 64));
+  if (assignors.length === 0) throw new KafkaCloneError("INVALID_REQUEST", "assignors must name at least one assignor");
+  return {
+    groupId: readGroupId(o.groupId),
+    memberId: o.memberId === null || o.memberId === undefined ? null : memberIdField(o.memberId),
+    clientId: asString(o.clientId ?? "", "clientId", 255),
+    topics,
+    assignors,
+    sessionTimeoutMs: asInt(o.sessionTimeoutMs, "sessionTimeoutMs", 50, MAX_TIMEOUT_MS),
+    rebalanceTimeoutMs: asInt(o.rebalanceTimeoutMs, "rebalanceTimeoutMs", 50, MAX_TIMEOUT_MS),
+  };
+}
+
+export function readSyncGroupRequest(body: unknown): SyncGroupRequest {
+  const o = asObject(body, "syncGroup request");
+  return { groupId: readGroupId(o.groupId), memberId: memberIdField(o.memberId), owned: readTopicPartitionsList(o.owned, "owned") };
+}
+
+export function readMemberRequest(body: unknown): MemberRequest {
+  const o = asObject(body, "group member request");
+  return { groupId: readGroupId(o.groupId), memberId: memberIdField(o.memberId) };
+}
+
+export function readCommitOffsetsRequest(body: unknown): CommitOffsetsRequest {
+  const o = asObject(body, "commitOffsets request");
+  const seen = new Set<string>();
+  const offsets = asArray(o.offsets, "offsets", 100_000).map((item, i) => {
+    const e = asObject(item, `offsets[${i}]`);
+    const entry = {
+      topic: topicField(e.topic),
+      partition: partitionField(e.partition, `offsets[${i}].partition`),
+      offset: asInt(e.offset, `offsets[${i}].offset`),
+      metadata: optional(e.metadata, (v) => asString(v, `offsets[${i}].metadata`, 4096)) ?? "",
+    };
+    const key = `${entry.topic}:${entry.partition}`;
+    if (seen.has(key)) throw new KafkaCloneError("INVALID_REQUEST", `offsets[${i}] commits ${key} a second time`);
+    seen.add(key);
+    return entry;
+  });
+  return {
+    groupId: readGroupId(o.groupId),
+    memberId: o.memberId === null || o.memberId === undefined ? null : memberIdField(o.memberId),
+    generationId: asInt(o.generationId ?? -1, "generationId", -1),
+    offsets,
+  };
+}
+
+export function readFetchOffsetsRequest(body: unknown): FetchOffsetsRequest {
+  const o = asObject(body, "fetchOffsets request");
+  const topics = optional(o.topics, (v) => readTopicPartitionsList(v, "topics"));
+  return topics ? { groupId: readGroupId(o.groupId), topics } : { groupId: readGroupId(o.groupId) };
+}
+
+export function readGroupRequest(body: unknown): string {
+  return readGroupId(asObject(body, "group request").groupId);
 }

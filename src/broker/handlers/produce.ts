@@ -7,10 +7,12 @@ import { asKafkaCloneError } from "../../errors";
 import type { ProducePartitionResult, ProduceResponse } from "../../protocol/api";
 import { toWireError } from "../../protocol/envelope";
 import { readProduceRequest } from "../../protocol/requests";
+import { refuseInternalTopic } from "../groups/offset-records";
 import type { RequestHandler } from "../request-handler";
 
 export const handleProduce: RequestHandler = async ({ body, attachment }, broker) => {
   const request = readProduceRequest(body, attachment.length);
+  refuseInternalTopic(request.topic, "written to");
   const { logs, epoch } = broker.requireActive();
   logs.partitionCount(request.topic);
   const results: Promise<ProducePartitionResult>[] = [];

@@ -1,5 +1,6 @@
 /** Topic administration: create, delete, list, describe. */
 import { readCreateTopicRequest, readTopicName } from "../../protocol/requests";
+import { refuseInternalTopic } from "../groups/offset-records";
 import type { RequestHandler } from "../request-handler";
 
 export const handleCreateTopic: RequestHandler = ({ body }, broker) => {
@@ -10,6 +11,7 @@ export const handleCreateTopic: RequestHandler = ({ body }, broker) => {
 
 export const handleDeleteTopic: RequestHandler = async ({ body }, broker) => {
   const name = readTopicName(body);
+  refuseInternalTopic(name, "deleted");
   const { logs } = broker.requireActive();
   await logs.deleteTopic(name);
   return { body: {} };

@@ -1,0 +1,51 @@
+/** What `groups describe` shows per partition: committed offset, log end and lag, owner. */
+import type { LogManager } from "../../log/log-manager";
+import type { GroupPartitionDescription, TopicPartitions } from "../../protocol/api";
+import { parseTpKey, tpKey } from "./assignors";
+import type { StoredCommit } from "./offset-store";
+
+/** "topic:partition" keys → one entry per topic, partitions ascending. */
+export function toTopicPartitions(keys: Iterable<string>): TopicPartitions[] {
+  const byTopic = new Map<string, number[]>();
+  for (const key of keys) {
+    const { topic, partition } = parseTpKey(key);
+    const list = byTopic.get(topic) ?? [];
+    list.push(partition);
+    byTopic.set(topic, list);
+  }
+  return [...byTopic.keys()].sort().map((topic) => ({ topic, partitions: byTopic.get(topic)!.sort((a, b) => a - b) }));
+}
+
+/**
+ * Every partition with a commit or of a topic the members subscribe to.
+ * Lag is the high watermark (what consumers can read) minus the commit.
+ */
+export function groupOffsets(
+  logs: LogManager,
+  commits: readonly StoredCommit[],
+  subscribedTopics: readonly string[],
+  ownerOf: (key: string) => string | null,
+): GroupPartitionDescription[] {
+  const committed = new Map(commits.map((c) => [tpKey(c.topic, c.partition), c.offset]));
+  const keys = new Set(committed.keys());
+  for (const topic of subscribedTopics) {
+    if (!logs.hasTopic(topic)) continue;
+    for (let p = 0; p < logs.partitionCount(topic); p++) keys.add(tpKey(topic, p));
+  }
+  const rows = [...keys].map((key) => {
+    const { topic, partition } = parseTpKey(key);
+    const log = logs.hasTopic(topic) && partition < logs.partitionCount(topic) ? logs.partition(topic, partition) : null;
+    const committedOffset = committed.get(key) ?? null;
+    const logEndOffset = log?.highWatermark ?? null;
+    return {
+      topic,
+      partition,
+      committedOffset,
+      logStartOffset: log?.logStartOffset ?? null,
+      logEndOffset,
+      lag: committedOffset === null || logEndOffset === null ? null : Math.max(0, logEndOffset - committedOffset),
+      memberId: ownerOf(key),
+    };
+  });
+  return rows.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+}
