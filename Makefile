@@ -42,8 +42,11 @@ unit: $(STAMP)
 bench: $(STAMP) $(BIN)
 	$(BUN) run bench/broker-bench.ts $(BENCH_ARGS)
 
+# Storage engine benchmark: prints figures and the issue's targets, asserts nothing about speed.
+# BENCH_DIR=<dir> picks the disk (default ./data); BENCH_ARGS=--json prints one JSON object;
+# sizes via BENCH_APPEND_MB, BENCH_LOG_REOPEN_MB, ... (see bench/log-bench.ts).
 bench-log: $(STAMP)
-	$(BUN) run bench/log-bench.ts
+	$(BUN) run bench/log-bench.ts $(BENCH_ARGS)
 
 # A zookeeper and three brokers on ./data in the foreground; Ctrl-C stops them all.
 cluster: $(BIN)
