@@ -7,7 +7,8 @@ import { asKafkaCloneError, KafkaCloneError } from "../errors";
 
 export interface FileIO {
   /** Opens for appending and positional reads (O_APPEND | O_CREAT | O_RDWR). */
-  openAppend(path: string): number;
+  /** With `exclusive`, fails (EEXIST) instead of opening a file that is already there. */
+  openAppend(path: string, exclusive?: boolean): number;
   openRead(path: string): number;
   close(fd: number): void;
   size(fd: number): number;
@@ -22,7 +23,7 @@ export interface FileIO {
 }
 
 export const nodeFileIO: FileIO = {
-  openAppend: (path) => fs.openSync(path, "a+"),
+  openAppend: (path, exclusive = false) => fs.openSync(path, exclusive ? "ax+" : "a+"),
   openRead: (path) => fs.openSync(path, "r"),
   close: (fd) => fs.closeSync(fd),
   size: (fd) => fs.fstatSync(fd).size,

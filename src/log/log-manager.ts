@@ -31,6 +31,12 @@ export interface LogManagerOptions {
   /** How often retention runs; 0 turns the timer off. */
   retentionCheckIntervalMs?: number;
   logger?: Logger;
+  /**
+   * True once a newer leader owns the data directory (e.g. its leader-epoch
+   * file moved on). Checked before anything that changes files other than
+   * appends: checkpoints, retention, rolls, topic creation and deletion.
+   */
+  isFenced?: () => boolean;
 }
 
 export interface PartitionDescription {
@@ -67,11 +73,12 @@ export class LogManager {
     private readonly io: FileIO,
     private readonly defaults: LogConfig,
     private readonly logger: Logger,
+    private readonly isFenced: () => boolean,
   ) {}
 
   static open(dataDir: string, options: LogManagerOptions = {}): LogManager {
     const defaults = resolveLogConfig(options.defaults ?? {}, DEFAULT_LOG_CONFIG);
-    const manager = new LogManager(dataDir, options.io ?? nodeFileIO, defaults, options.logger ?? createLogger("log"));
+    const manager = new LogManager(dataDir, options.io ?? nodeFileIO, defaults, options.logger ?? createLogger("log"), options.isFenced ?? (() => false));
     manager.load();
     manager.startTimers(options.checkpointIntervalMs ?? 1000, options.retentionCheckIntervalMs ?? 30_000);
     return manager;
@@ -115,6 +122,7 @@ export class LogManager {
       const recoveryPoint = points === null ? null : (points.get(key) ?? null);
       const dir = path.join(this.topicsDir, metadata.name, String(partition));
       const { log, report } = openPartitionLog({ io: this.io, config, topic: metadata.name, partition, dir, recoveryPoint });
+      log.isFenced = this.isFenced;
       this.recoveryReports.set(key, report);
       if (report.truncatedBytes > 0 || report.scannedBytes > 0) {
         this.logger.info("recovered partition", { topic: metadata.name, partition, ...report });
@@ -129,6 +137,7 @@ export class LogManager {
     validatePartitionCount(partitions);
     resolveLogConfig(overrides, this.defaults);
     this.assertOpen();
+    this.assertNotFenced();
     if (this.topics.has(name)) throw new KafkaCloneError("TOPIC_ALREADY_EXISTS", `topic ${name} already exists`);
     const metadata: TopicMetadata = { version: 1, name, partitions, config: overrides, createdAt: new Date().toISOString() };
     const staging = this.scratchDir("staging");
@@ -145,6 +154,7 @@ export class LogManager {
   async deleteTopic(name: string): Promise<void> {
     validateTopicName(name);
     const topic = this.topic(name);
+    this.assertNotFenced();
     this.topics.delete(name);
     await Promise.all(topic.logs.map((log) => log.close()));
     const trash = this.scratchDir("trash");
@@ -200,6 +210,7 @@ export class LogManager {
 
   /** Records every partition's durable end as its recovery point. */
   checkpoint(): void {
+    this.assertNotFenced();
     const points: RecoveryPoints = new Map();
     for (const log of this.allPartitions()) {
       points.set(partitionKey(log.topic, log.partition), log.prepareCheckpoint());
@@ -208,6 +219,7 @@ export class LogManager {
   }
 
   enforceRetention(nowMs = Date.now()): number {
+    this.assertNotFenced();
     let deleted = 0;
     for (const log of this.allPartitions()) {
       const n = log.enforceRetention(nowMs);
@@ -218,8 +230,9 @@ export class LogManager {
   }
 
   /** Starts a fresh segment in every partition (a new leader does this at takeover). */
-  rollAll(): void {
-    for (const log of this.allPartitions()) log.roll();
+  /** Gives every partition a segment file no earlier leader has open (the takeover's first write). */
+  startFreshSegments(): void {
+    for (const log of this.allPartitions()) log.startFreshSegment();
   }
 
   async close(): Promise<void> {
@@ -227,7 +240,7 @@ export class LogManager {
     this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
     await Promise.all(this.allPartitions().map((log) => log.close()));
-    this.checkpoint();
+    if (!this.isFenced()) this.checkpoint();
   }
 
   /** A fresh name under staging/ or trash/, short whatever the topic name's length. */
@@ -241,6 +254,10 @@ export class LogManager {
     return topic;
   }
 
+  private assertNotFenced(): void {
+    if (this.isFenced()) throw new KafkaCloneError("FENCED_LEADER_EPOCH", `a newer leader owns ${this.dataDir}`);
+  }
+
   private assertOpen(): void {
     if (this.closed) throw new KafkaCloneError("LOG_CLOSED", "the log manager is closed");
   }
@@ -249,6 +266,11 @@ export class LogManager {
     const every = (ms: number, what: string, task: () => void) => {
       if (ms <= 0) return;
       const timer = setInterval(() => {
+        if (this.isFenced()) {
+          this.logger.warn(`a newer leader owns ${this.dataDir}: no more ${what}s from this broker`);
+          for (const t of this.timers) clearInterval(t);
+          return;
+        }
         try {
           task();
         } catch (error) {

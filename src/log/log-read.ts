@@ -65,7 +65,7 @@ export function readFromLog(
     if (!isLast) segment.ensureIndexes(indexIntervalBytes);
     const useHint = hint !== undefined && hint.segmentBase === segment.baseOffset && hint.offset === offset;
     const start = useHint ? hint.position : segment.lookupPosition(offset);
-    const result = readFromSegment(io, segment, start, offset, maxBytes);
+    const result = readFromSegment(io, segment, start, offset, maxBytes, isLast ? Number.MAX_SAFE_INTEGER : segment.nextOffset);
     if (result !== null) return result;
     if (isLast) break;
     index++;
@@ -73,7 +73,18 @@ export function readFromLog(
   return emptyResult(offset, hint);
 }
 
-function readFromSegment(io: FileIO, segment: Segment, start: number, offset: number, maxBytes: number): ReadResult | null {
+/**
+ * Frames at or past `endOffset` are not read: in a sealed segment they are
+ * bytes a deposed leader appended after the next segment began.
+ */
+function readFromSegment(
+  io: FileIO,
+  segment: Segment,
+  start: number,
+  offset: number,
+  maxBytes: number,
+  endOffset: number,
+): ReadResult | null {
   const limit = segment.durableSize;
   if (start >= limit) return null;
   let window = readAt(io, segment.fd, start, Math.min(limit - start, Math.max(maxBytes, MIN_WINDOW)));
@@ -88,6 +99,7 @@ function readFromSegment(io: FileIO, segment: Segment, start: number, offset: nu
     }
     const size = declaredFrameSize(window, first);
     if (size < HEADER_SIZE) throw corrupt(segment, start + first, `frame length ${size - 4} is shorter than a header`);
+    if (readBaseOffset(window, first) >= endOffset) return null;
     if (readBaseOffset(window, first) + readRecordCount(window, first) > offset) break;
     first += size;
   }
@@ -102,6 +114,7 @@ function readFromSegment(io: FileIO, segment: Segment, start: number, offset: nu
   while (end + HEADER_SIZE <= window.length) {
     const size = declaredFrameSize(window, end);
     if (size < HEADER_SIZE || end + size > window.length || end + size - first > maxBytes) break;
+    if (readBaseOffset(window, end) >= endOffset) break;
     nextOffset = lastOffsetAfter(window, end);
     end += size;
   }
@@ -134,12 +147,14 @@ export function offsetForTimestamp(
 ): number | null {
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i]!;
-    if (i < segments.length - 1) segment.ensureIndexes(indexIntervalBytes);
+    const sealed = i < segments.length - 1;
+    if (sealed) segment.ensureIndexes(indexIntervalBytes);
     if (segment.maxTimestamp < timestamp) continue;
+    const end = sealed ? Math.min(segment.nextOffset, highWatermark) : highWatermark;
     const from = segment.lookupPosition(segment.baseOffset + segment.lookupTimestamp(timestamp));
     let found: number | null = null;
     const scan = scanFrames(io, segment.fd, from, segment.durableSize, ({ header, bytes }) => {
-      if (header.baseOffset >= highWatermark) return false;
+      if (header.baseOffset >= end) return false;
       if (header.maxTimestamp < timestamp) return true;
       found = decodeRecords(bytes).find((record) => record.timestamp >= timestamp)?.offset ?? null;
       return found === null;

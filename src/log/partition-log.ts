@@ -45,6 +45,8 @@ export class PartitionLog {
   private readonly durableWaiters = new OffsetWaiters();
   private readonly durableListeners = new Set<() => void>();
   private failure: KafkaCloneError | null = null;
+  /** Set by the log manager: true once a newer leader owns the data directory. */
+  isFenced: () => boolean = () => false;
   private closed = false;
   private closing: Promise<void> | null = null;
 
@@ -181,9 +183,10 @@ export class PartitionLog {
     return offsetForTimestamp(this.io, this.segments, timestamp, this.durableOffset, this.config.indexIntervalBytes);
   }
 
-  /** Starts a new active segment at the log end (used on takeover and by size/age rolls). */
+  /** Starts a new active segment at the log end (size and age rolls). */
   roll(): void {
     this.assertWritable();
+    if (this.isFenced()) throw new KafkaCloneError("FENCED_LEADER_EPOCH", `${this.topic}-${this.partition}: a newer leader owns the log`);
     if (this.active.isEmpty && this.pendingBytes === 0) return;
     this.writePending();
     if (this.failure) throw this.failure;
@@ -197,6 +200,23 @@ export class PartitionLog {
       throw storageError(`rolling ${this.topic}-${this.partition}`, error);
     }
     sealed.releaseIndexes();
+  }
+
+  /**
+   * A new leader's first act: appends go to a file no earlier leader has
+   * open. A non-empty active segment is rolled; an empty one is replaced.
+   */
+  startFreshSegment(): void {
+    this.writePending();
+    if (!this.active.isEmpty || this.pendingBytes > 0) {
+      this.roll();
+      return;
+    }
+    try {
+      this.segments[this.segments.length - 1] = Segment.replaceEmpty(this.io, this.active);
+    } catch (error) {
+      throw storageError(`replacing the empty segment of ${this.topic}-${this.partition}`, error);
+    }
   }
 
   /** Deletes whole sealed segments past the retention limits; returns how many went. */
@@ -232,7 +252,8 @@ export class PartitionLog {
     this.writePending();
     await this.syncLoop();
     this.closed = true;
-    if (this.failure === null) {
+    // A deposed leader leaves the files alone: they belong to the new one now.
+    if (this.failure === null && !this.isFenced()) {
       this.active.markEnd();
       this.producers.writeSnapshot(this.dir, this.durableOffset);
     }

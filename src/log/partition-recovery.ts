@@ -64,6 +64,7 @@ export function openPartitionLog(options: RecoveryOptions): { log: PartitionLog;
   let kept = segments.length;
   for (let i = startIndex; i < segments.length; i++) {
     const segment = segments[i]!;
+    const nextBase = i + 1 < segments.length ? segments[i + 1]!.baseOffset : Number.MAX_SAFE_INTEGER;
     if (i > startIndex) {
       if (segment.baseOffset !== offset) {
         report.truncationReason = `${segment.logPath} starts at ${segment.baseOffset}, expected ${offset}`;
@@ -84,8 +85,17 @@ export function openPartitionLog(options: RecoveryOptions): { log: PartitionLog;
         offset = header.baseOffset + header.recordCount;
         if (header.producerId >= 0 && header.baseOffset >= replayFrom) producers.record(header, header.baseOffset);
       },
-      (header) => (header.baseOffset === offset ? null : `batch claims offset ${header.baseOffset}, expected ${offset}`),
+      (header) => {
+        if (offset === nextBase) return "past the segment's end";
+        return header.baseOffset === offset ? null : `batch claims offset ${header.baseOffset}, expected ${offset}`;
+      },
     );
+    if (scan.stopReason !== null && offset === nextBase) {
+      // The next segment begins here: whatever follows was appended by a deposed leader.
+      report.truncatedBytes += segment.size - scan.validEnd;
+      segment.truncateTo(scan.validEnd, offset);
+      continue;
+    }
     if (scan.stopReason !== null) {
       if (recoveryPoint !== null && offset < recoveryPoint) {
         throw new KafkaCloneError(

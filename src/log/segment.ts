@@ -55,7 +55,9 @@ export class Segment {
     readonly baseOffset: number,
     fresh: boolean,
   ) {
-    this.fd = io.openAppend(this.logPath);
+    // A new segment never takes over a file that exists: a deposed leader still
+    // running must not be able to replace a segment the current one writes.
+    this.fd = io.openAppend(this.logPath, fresh);
     this.size = io.size(this.fd);
     this.durableSize = this.size;
     this.nextOffset = baseOffset;
@@ -66,12 +68,20 @@ export class Segment {
   }
 
   static create(io: FileIO, dir: string, baseOffset: number): Segment {
-    for (const ext of ["log", "index", "timeindex"] as const) {
-      fs.rmSync(path.join(dir, segmentFileName(baseOffset, ext)), { force: true });
-    }
     const segment = new Segment(io, dir, baseOffset, true);
+    segment.offsetIndex.clear();
+    segment.timeIndex.clear();
     io.syncDirectory(dir);
     return segment;
+  }
+
+  /**
+   * Swaps an empty segment for a new file at the same base. Whoever still has
+   * the old file open (a deposed leader) now writes to an unlinked inode.
+   */
+  static replaceEmpty(io: FileIO, segment: Segment): Segment {
+    segment.delete();
+    return Segment.create(io, segment.dir, segment.baseOffset);
   }
 
   /** Opens an existing segment without reading it; indexes load on first use. */
@@ -155,14 +165,17 @@ export class Segment {
 
   /** Rebuilds both indexes by scanning the whole log file; corruption is an error. */
   rebuildIndexes(indexIntervalBytes: number): void {
+    const end = this.nextOffset;
     this.offsetIndex.clear();
     this.timeIndex.clear();
     this.bytesSinceIndexEntry = 0;
     this.maxTimestamp = NO_TIMESTAMP;
     this.timestampAtLastTimeEntry = NO_TIMESTAMP;
-    const result = scanFrames(this.io, this.fd, 0, this.size, ({ position, header }) =>
-      this.noteAppended(frameOf(position, header), indexIntervalBytes),
-    );
+    const result = scanFrames(this.io, this.fd, 0, this.size, ({ position, header }) => {
+      // Frames at or past the segment's end were written by a deposed leader: not part of the log.
+      if (header.baseOffset >= end) return false;
+      this.noteAppended(frameOf(position, header), indexIntervalBytes);
+    });
     if (result.stopReason !== null) {
       throw new KafkaCloneError(
         "CORRUPT_MESSAGE",

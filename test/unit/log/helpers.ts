@@ -127,8 +127,8 @@ export class TrackingIO implements FileIO {
 
   constructor(private readonly inner: FileIO = nodeFileIO) {}
 
-  openAppend(p: string): number {
-    const fd = this.inner.openAppend(p);
+  openAppend(p: string, exclusive?: boolean): number {
+    const fd = this.inner.openAppend(p, exclusive);
     this.paths.set(fd, p);
     return fd;
   }

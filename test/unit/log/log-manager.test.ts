@@ -229,13 +229,13 @@ describe("reopening", () => {
     expect(fs.readdirSync(path.join(dir, "trash"))).toEqual([]);
   });
 
-  test("rollAll starts a fresh segment in every partition; retention runs across topics", async () => {
+  test("startFreshSegments gives every partition a new segment; retention runs across topics", async () => {
     const dir = temp.make();
     const manager = openManager(dir);
     manager.createTopic("r", 2, { retentionBytes: 1 });
     await produce(manager, "r", 0, ["a", "b"]);
     await produce(manager, "r", 1, ["c"]);
-    manager.rollAll();
+    manager.startFreshSegments();
     expect(manager.describeTopic("r").partitions.map((p) => p.segments)).toEqual([2, 2]);
     await produce(manager, "r", 0, ["d"]);
     expect(manager.enforceRetention()).toBeGreaterThanOrEqual(1);
