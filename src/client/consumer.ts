@@ -7,7 +7,7 @@
  */
 import { asKafkaCloneError, KafkaCloneError } from "../errors";
 import { checkFrame } from "../log/batch-frame";
-import { decodeRecords, type RecordHeader } from "../log/record-codec";
+import type { RecordHeader } from "../log/record-codec";
 import {
   API,
   type MetadataResponse,
@@ -21,6 +21,7 @@ import {
 } from "../protocol/api";
 import { fromWireError } from "../protocol/envelope";
 import { ClusterClient, type ClusterClientOptions } from "./cluster-client";
+import { decodeFrameInto } from "./record-decoder";
 
 export interface ConsumerRecord {
   topic: string;
@@ -167,10 +168,7 @@ export class Consumer {
     for (let pos = 0; pos < data.length; ) {
       const check = checkFrame(data, pos);
       if (!check.ok) throw new KafkaCloneError("CORRUPT_MESSAGE", `${this.options.topic}-${push.partition}: ${check.reason}`);
-      for (const record of decodeRecords(data, pos)) {
-        if (record.offset < expected) continue;
-        records.push({ topic: this.options.topic, partition: push.partition, ...record });
-      }
+      decodeFrameInto(records, data, pos, check.header, this.options.topic, push.partition, expected);
       pos += check.header.frameSize;
     }
     this.fetchPositions.set(push.partition, push.nextOffset);
