@@ -58,6 +58,8 @@ export class Producer {
   private awaitingMetadata = 0;
   private readonly accumulators = new Map<string, PartitionAccumulator>();
   private readonly ready: SealedBatch[] = [];
+  /** Per "topic\0partition": batches waiting out a retry backoff. That partition's newer batches wait with them. */
+  private readonly backingOff = new Map<string, number>();
   private readonly partitioner = new StickyPartitioner();
   private inFlight = 0;
   private closed = false;
@@ -198,13 +200,16 @@ export class Producer {
    * of its partition.
    */
   private pump(): void {
-    while (this.ready.length > 0 && this.inFlight < this.maxInFlight) {
-      const topic = this.ready[0]!.topic;
+    while (this.inFlight < this.maxInFlight) {
+      const first = this.ready.findIndex((batch) => !this.backingOff.has(partitionKey(batch)));
+      if (first < 0) return;
+      const topic = this.ready[first]!.topic;
       const group: SealedBatch[] = [];
       let bytes = 0;
-      for (let i = 0; i < this.ready.length; ) {
+      for (let i = first; i < this.ready.length; ) {
         const batch = this.ready[i]!;
-        if (batch.topic !== topic) {
+        // A partition with a batch in backoff sends nothing newer: its batches must arrive in order.
+        if (batch.topic !== topic || this.backingOff.has(partitionKey(batch))) {
           i++;
           continue;
         }
@@ -269,8 +274,13 @@ export class Producer {
     }
     batch.attempts++;
     this.inFlight++;
+    const key = partitionKey(batch);
+    this.backingOff.set(key, (this.backingOff.get(key) ?? 0) + 1);
     setTimeout(() => {
       this.inFlight--;
+      const waiting = this.backingOff.get(key)! - 1;
+      if (waiting > 0) this.backingOff.set(key, waiting);
+      else this.backingOff.delete(key);
       this.requeue(batch);
       this.pump();
     }, this.retryBackoffMs);
@@ -294,4 +304,8 @@ export class Producer {
     this.producerId = randomProducerId();
     this.sequences.clear();
   }
+}
+
+function partitionKey(batch: SealedBatch): string {
+  return `${batch.topic}\u0000${batch.partition}`;
 }

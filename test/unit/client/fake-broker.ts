@@ -2,8 +2,10 @@
  * A scripted stand-in for the broker's produce path, for producer tests that
  * need failures on demand: each produce request takes the next scripted
  * outcome (then "ok" forever). Accepted batches are kept per partition.
+ * Like the broker, it refuses an idempotent producer's batch whose sequence
+ * is not the next one expected (OUT_OF_ORDER_SEQUENCE, retriable).
  */
-import { checkFrame } from "../../../src/log/batch-frame";
+import { checkFrame, NO_PRODUCER_ID } from "../../../src/log/batch-frame";
 import { decodeRecords } from "../../../src/log/record-codec";
 import { KafkaCloneError, type ErrorCode } from "../../../src/errors";
 import { createLogger } from "../../../src/logger";
@@ -33,6 +35,9 @@ export class FakeBroker {
   readonly outcomes: Outcome[] = [];
   private readonly frames = new Map<number, Uint8Array[]>();
   private readonly nextOffsets = new Map<number, number>();
+  /** "producerId partition" → the next sequence expected. */
+  private readonly nextSequences = new Map<string, number>();
+  outOfOrder = 0;
   private readonly server: TcpServer;
 
   constructor(readonly topic: string, readonly partitions: number) {
@@ -65,6 +70,22 @@ export class FakeBroker {
     this.server.stop();
   }
 
+  /** Checks (and on success advances) the idempotent sequences of one partition's batches; a message on a gap. */
+  private sequenceGap(partition: number, data: Uint8Array): string | null {
+    const next = new Map<string, number>();
+    for (let pos = 0; pos < data.length; ) {
+      const { header } = checkFrame(data, pos) as { header: import("../../../src/log/batch-frame").BatchHeader };
+      pos += header.frameSize;
+      if (header.producerId === NO_PRODUCER_ID) continue;
+      const key = `${header.producerId} ${partition}`;
+      const expected = next.get(key) ?? this.nextSequences.get(key) ?? 0;
+      if (header.baseSequence !== expected) return `batch starts at sequence ${header.baseSequence}, expected ${expected}`;
+      next.set(key, expected + header.recordCount);
+    }
+    for (const [key, sequence] of next) this.nextSequences.set(key, sequence);
+    return null;
+  }
+
   private metadata(): MetadataResponse {
     const self = { id: 1, host: "127.0.0.1", port: this.server.port };
     return { brokerId: 1, role: "active", activeBroker: self, epoch: 1, brokers: [self], topics: [{ name: this.topic, partitions: this.partitions }] };
@@ -87,6 +108,12 @@ export class FakeBroker {
       at += bytes;
       if (typeof outcome === "object") {
         results.push({ partition, error: { code: outcome.partitionError, message: "scripted" } });
+        continue;
+      }
+      const gap = this.sequenceGap(partition, data);
+      if (gap) {
+        this.outOfOrder++;
+        results.push({ partition, error: { code: "OUT_OF_ORDER_SEQUENCE", message: gap } });
         continue;
       }
       const baseOffsets: number[] = [];

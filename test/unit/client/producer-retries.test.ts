@@ -89,6 +89,15 @@ describe("producer retries", () => {
     });
   }
 
+  test("several requests in flight, the first fails: its batches are retried before anything newer of their partition", async () => {
+    // Each failed batch waits out its own backoff; sending newer batches of the partition meanwhile
+    // leaves a sequence gap the broker refuses, every round (the producer wedged until its delivery timeout).
+    const { broker, producer } = setUp([{ partitionError: "STORAGE_ERROR" }], { batchBytes: 256, maxInFlight: 5, deliveryTimeoutMs: 3000 });
+    const metadata = await sendMany(producer, 400);
+    expect(broker.values(0)).toEqual(expected(400));
+    expect(metadata.map((m) => m.offset)).toEqual([...Array(400).keys()]);
+  });
+
   // With more than one request in flight, order after a failure also needs the broker to refuse
   // out-of-sequence batches (idempotence); the client alone guarantees it with one in flight.
   test("records for two partitions in one failing request are both retried, each in order", async () => {
