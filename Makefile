@@ -33,7 +33,7 @@ typecheck: $(STAMP)
 
 # The README's test command: type check, then the whole suite (integration tests run the compiled binary).
 test: typecheck $(BIN)
-	$(BUN) test
+	$(BUN) test --timeout 60000
 
 unit: $(STAMP)
 	$(BUN) test test/unit
