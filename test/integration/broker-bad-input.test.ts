@@ -8,10 +8,11 @@ import fs from "node:fs";
 import { Packr } from "msgpackr";
 import { encodeBatch } from "../../src/log/record-codec";
 import { assertBrokerServes } from "./client-check";
-import { runCli, startStandaloneBroker, waitUntil, withTimeout, type ServerProcess } from "./harness";
+import { cleanUpAfterThisFile, runCli, startStandaloneBroker, waitUntil, withTimeout, type ServerProcess } from "./harness";
 import { openRawSocket, requestFrame, type RawSocket } from "./raw-socket";
 
 setDefaultTimeout(30_000);
+cleanUpAfterThisFile();
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 const utf8 = new TextEncoder();

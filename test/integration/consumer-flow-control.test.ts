@@ -13,10 +13,11 @@ import { checkFrame } from "../../src/log/batch-frame";
 import { decodeRecords } from "../../src/log/record-codec";
 import { RpcConnection } from "../../src/net/rpc-connection";
 import type { RecordsPush } from "../../src/protocol/api";
-import { startStandaloneBroker, waitUntil, withTimeout } from "./harness";
+import { cleanUpAfterThisFile, startStandaloneBroker, waitUntil, withTimeout } from "./harness";
 import { openRawSocket, type RawSocket } from "./raw-socket";
 
 setDefaultTimeout(30_000);
+cleanUpAfterThisFile();
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

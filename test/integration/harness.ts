@@ -1,7 +1,8 @@
 /**
  * Runs the compiled binary for integration tests: processes on port 0 that
  * announce their real ports in a JSON ready line, waited for (never slept
- * for), and all killed when the test file ends.
+ * for), and all killed when the test file ends (see cleanUpAfterThisFile)
+ * and, whatever happens, when the test process exits.
  */
 import { afterAll } from "bun:test";
 import fs from "node:fs";
@@ -14,11 +15,22 @@ export const BINARY = path.resolve(import.meta.dir, "../../dist/kafka-clone");
 const running = new Set<Subprocess>();
 const tempDirs: string[] = [];
 
-afterAll(() => {
+function cleanUp(): void {
   for (const proc of running) proc.kill("SIGKILL");
   running.clear();
   for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
+}
+
+// A module is evaluated once per `bun test` run, so this hook belongs to the first test file
+// that imports the harness only: without the others below, every later file's processes
+// outlived the run (orphaned brokers and zookeepers).
+afterAll(cleanUp);
+process.on("exit", cleanUp);
+
+/** Kills this file's processes and removes its directories when it ends: call at a test file's top level. */
+export function cleanUpAfterThisFile(): void {
+  afterAll(cleanUp);
+}
 
 export function tempDir(prefix = "kc-test-"): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { partitionForKey } from "../../src/client/partitioner";
-import { runCli, spawnCli, startStandaloneBroker, waitUntil } from "./harness";
+import { cleanUpAfterThisFile, runCli, spawnCli, startStandaloneBroker, waitUntil } from "./harness";
+
+cleanUpAfterThisFile();
 
 interface JsonRecord {
   partition: number;
