@@ -5,7 +5,6 @@
  * get everything, in order.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import fs from "node:fs";
 import { Admin } from "../../src/client/admin";
 import { Consumer } from "../../src/client/consumer";
 import { Producer } from "../../src/client/producer";
@@ -14,6 +13,7 @@ import { decodeRecords } from "../../src/log/record-codec";
 import { RpcConnection } from "../../src/net/rpc-connection";
 import type { RecordsPush } from "../../src/protocol/api";
 import { cleanUpAfterThisFile, startStandaloneBroker, waitUntil, withTimeout } from "./harness";
+import { vmRssBytes } from "./garbage";
 import { openRawSocket, type RawSocket } from "./raw-socket";
 
 setDefaultTimeout(30_000);
@@ -35,12 +35,6 @@ const STALLED_CREDIT = MiB;
  * peaks at +42-52 MiB (their queued pushes are a few MiB).
  */
 const RSS_GROWTH_LIMIT = 80 * MiB;
-
-function vmRss(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (!match) throw new Error(`no VmRSS for ${pid}`);
-  return Number(match[1]) * KiB;
-}
 
 /** Checks a subscription's pushes arrive contiguous, with valid frames and the values the producer wrote. */
 class StreamChecker {
@@ -131,15 +125,15 @@ describe("consumer flow control", () => {
     await produce(producer, 0, WARMUP_RECORDS);
     await waitUntil(() => noCredit.bytes >= STALLED_CREDIT, 10_000, "the no-credit subscriber to use its credit");
 
-    const baseline = vmRss(broker.proc.pid);
+    const baseline = vmRssBytes(broker.proc.pid);
     let peak = baseline;
-    const sampler = setInterval(() => (peak = Math.max(peak, vmRss(broker.proc.pid))), 20);
+    const sampler = setInterval(() => (peak = Math.max(peak, vmRssBytes(broker.proc.pid))), 20);
     cleanups.push(() => clearInterval(sampler));
     const started = performance.now();
     await produce(producer, WARMUP_RECORDS, MAIN_RECORDS);
     const seconds = (performance.now() - started) / 1000;
     clearInterval(sampler);
-    const after = vmRss(broker.proc.pid);
+    const after = vmRssBytes(broker.proc.pid);
     peak = Math.max(peak, after);
     console.log(
       `200 MiB produced in ${seconds.toFixed(2)} s; broker RSS ${(baseline / MiB).toFixed(1)} MiB before, ` +
