@@ -4,6 +4,9 @@
  * strategy every member of a group supports.
  */
 import { KafkaCloneError } from "../../errors";
+import { tpKey } from "../../protocol/topic-partitions";
+
+export { parseTpKey, tpKey } from "../../protocol/topic-partitions";
 
 export interface AssignorMember {
   memberId: string;
@@ -21,16 +24,6 @@ export interface Assignor {
 
 export const ASSIGNOR_NAMES = ["range", "round-robin"] as const;
 export type AssignorName = (typeof ASSIGNOR_NAMES)[number];
-
-export function tpKey(topic: string, partition: number): string {
-  return `${topic}:${partition}`;
-}
-
-/** Topic names never hold ':' (DESIGN.md §6), so the last one splits the key. */
-export function parseTpKey(key: string): { topic: string; partition: number } {
-  const at = key.lastIndexOf(":");
-  return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)) };
-}
 
 function emptyAssignment(members: readonly AssignorMember[]): MemberAssignment {
   return new Map(members.map((m) => [m.memberId, [] as string[]]));

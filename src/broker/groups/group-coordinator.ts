@@ -24,9 +24,9 @@ import {
   type SyncGroupResponse,
 } from "../../protocol/api";
 import type { ClientSession } from "../client-session";
-import { tpKey } from "./assignors";
+import { fromTopicPartitions, toTopicPartitions, tpKey } from "../../protocol/topic-partitions";
 import { Group } from "./group";
-import { groupOffsets, toTopicPartitions } from "./group-description";
+import { groupOffsets } from "./group-description";
 import { OffsetStore, type OffsetStoreOptions } from "./offset-store";
 
 export interface GroupCoordinatorOptions {
@@ -97,7 +97,7 @@ export class GroupCoordinator {
   sync(request: SyncGroupRequest, session: ClientSession | null): SyncGroupResponse {
     const group = this.requireMemberGroup(request);
     this.trackSession(group, request.memberId, session);
-    const owned = request.owned.flatMap(({ topic, partitions }) => partitions.map((p) => tpKey(topic, p)));
+    const owned = fromTopicPartitions(request.owned);
     const result = group.sync(request.memberId, owned, this.now());
     this.nudge(group, result.nudge);
     return { generationId: result.generationId, assignment: toTopicPartitions(result.assignment), settled: result.settled };

@@ -1,20 +1,8 @@
 /** What `groups describe` shows per partition: committed offset, log end and lag, owner. */
 import type { LogManager } from "../../log/log-manager";
-import type { GroupPartitionDescription, TopicPartitions } from "../../protocol/api";
-import { parseTpKey, tpKey } from "./assignors";
+import type { GroupPartitionDescription } from "../../protocol/api";
+import { parseTpKey, tpKey } from "../../protocol/topic-partitions";
 import type { StoredCommit } from "./offset-store";
-
-/** "topic:partition" keys → one entry per topic, partitions ascending. */
-export function toTopicPartitions(keys: Iterable<string>): TopicPartitions[] {
-  const byTopic = new Map<string, number[]>();
-  for (const key of keys) {
-    const { topic, partition } = parseTpKey(key);
-    const list = byTopic.get(topic) ?? [];
-    list.push(partition);
-    byTopic.set(topic, list);
-  }
-  return [...byTopic.keys()].sort().map((topic) => ({ topic, partitions: byTopic.get(topic)!.sort((a, b) => a - b) }));
-}
 
 /**
  * Every partition with a commit or of a topic the members subscribe to.
