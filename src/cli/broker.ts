@@ -4,11 +4,12 @@ import { ClusterMember } from "../broker/cluster-member";
 import { parseHostPort } from "../client/addresses";
 import { createLogger } from "../logger";
 import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/frame-codec";
-import { assertKnownFlags, intFlag, optionalIntFlag } from "./args";
+import { intFlag, optionalIntFlag } from "./args";
+import { configurable, resolveArgs } from "./resolve-args";
 import { applyLoggingArgs, LOGGING_ARGS } from "./logging-args";
 import { printReadyLine, runOrExit, untilSignal } from "./output";
 
-const args = {
+const args = configurable({
   id: { type: "string", description: "this broker's unique id (a positive integer; higher wins elections)", required: true },
   host: { type: "string", description: "address to listen on and advertise", default: "127.0.0.1" },
   port: { type: "string", description: "client port (0 = any free port)", default: "9092" },
@@ -24,15 +25,14 @@ const args = {
   "election-port": { type: "string", description: "port for election messages from other brokers (0 = any free port)", default: "0" },
   "heartbeat-interval-ms": { type: "string", description: "how often to send a heartbeat to the zookeeper", default: "100" },
   ...LOGGING_ARGS,
-} as const;
+} as const);
 
 export const brokerCommand = defineCommand({
   meta: { name: "broker", description: "Run a broker: serves producers and consumers while it is the active broker" },
   args,
   run: (context) =>
     runOrExit(async () => {
-      assertKnownFlags(context.rawArgs, args);
-      const a = context.args;
+      const a = resolveArgs(context, args, "broker");
       applyLoggingArgs(a);
       const broker = new Broker({
         id: intFlag(a.id, "id", { min: 1, max: 2 ** 31 - 1 }),

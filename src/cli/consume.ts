@@ -3,11 +3,12 @@ import { Consumer, type ConsumerRecord } from "../client/consumer";
 import { KafkaCloneError } from "../errors";
 import { validateTopicName } from "../log/topic-name";
 import type { StartPosition } from "../protocol/api";
-import { assertKnownFlags, choiceFlag, intFlag, optionalIntFlag } from "./args";
+import { choiceFlag, intFlag, optionalIntFlag } from "./args";
+import { configurable, resolveArgs } from "./resolve-args";
 import { CLIENT_ARGS, clusterOptionsFrom } from "./client-args";
 import { runOrExit } from "./output";
 
-const args = {
+const args = configurable({
   topic: { type: "string", description: "topic to read", required: true },
   ...CLIENT_ARGS,
   "from-beginning": { type: "boolean", description: "start at the earliest offset (default: only new records)", default: false },
@@ -17,7 +18,7 @@ const args = {
   "max-messages": { type: "string", description: "exit after this many records" },
   "timeout-ms": { type: "string", description: "exit after this long without a record" },
   format: { type: "string", description: "value, kv (key<TAB>value) or json", default: "value" },
-} as const;
+} as const);
 
 const FORMATS = ["value", "kv", "json"] as const;
 const text = new TextDecoder();
@@ -27,8 +28,7 @@ export const consumeCommand = defineCommand({
   args,
   run: (context) =>
     runOrExit(async () => {
-      assertKnownFlags(context.rawArgs, args);
-      const a = context.args;
+      const a = resolveArgs(context, args, "consume");
       const topic = validateTopicName(a.topic);
       const format = choiceFlag(a.format, "format", FORMATS);
       const maxMessages = optionalIntFlag(a["max-messages"], "max-messages", { min: 1 });

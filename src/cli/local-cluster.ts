@@ -1,15 +1,16 @@
 import { defineCommand } from "citty";
 import type { Subprocess } from "bun";
-import { assertKnownFlags, intFlag } from "./args";
+import { intFlag } from "./args";
+import { configurable, resolveArgs } from "./resolve-args";
 import { printReadyLine, runOrExit, untilSignal } from "./output";
 
-const args = {
+const args = configurable({
   brokers: { type: "string", description: "how many brokers to run", default: "3" },
   "data-dir": { type: "string", description: "the data directory the brokers share", default: "./data" },
   "zookeeper-port": { type: "string", description: "the zookeeper's port", default: "2181" },
   "first-broker-port": { type: "string", description: "broker N listens on this port + N - 1", default: "9092" },
   "session-timeout-ms": { type: "string", description: "the zookeeper's failure threshold", default: "500" },
-} as const;
+} as const);
 
 const COLORS = [36, 33, 35, 32, 34, 31];
 
@@ -38,15 +39,15 @@ export const localClusterCommand = defineCommand({
   args,
   run: (context) =>
     runOrExit(async () => {
-      assertKnownFlags(context.rawArgs, args);
-      const a = context.args;
+      const a = resolveArgs(context, args, "local-cluster");
       const brokers = intFlag(a.brokers, "brokers", { min: 1, max: 16 });
       const zkPort = intFlag(a["zookeeper-port"], "zookeeper-port", { min: 1, max: 65535 });
       const firstPort = intFlag(a["first-broker-port"], "first-broker-port", { min: 1, max: 65535 - brokers });
       const sessionTimeout = String(intFlag(a["session-timeout-ms"], "session-timeout-ms", { min: 50 }));
       const children: { name: string; proc: Subprocess<"ignore", "pipe", "pipe"> }[] = [];
+      const inherited = a.config === undefined ? [] : ["--config", a.config];
       const start = (name: string, mode: string[]) => {
-        const proc = Bun.spawn(selfCommand(mode), { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+        const proc = Bun.spawn(selfCommand([...mode, ...inherited]), { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
         const color = COLORS[children.length % COLORS.length]!;
         prefixLines(name, color, proc.stdout, process.stdout);
         prefixLines(name, color, proc.stderr, process.stdout);

@@ -1,10 +1,11 @@
 import fs from "node:fs";
-import { defineCommand } from "citty";
+import { defineCommand, type ParsedArgs } from "citty";
 import { KafkaCloneError } from "../errors";
 import { nodeFileIO } from "../log/file-io";
 import { scanFrames } from "../log/frame-scanner";
 import { decodeRecords } from "../log/record-codec";
 import { failAndExit } from "./output";
+import { configurable, resolveArgs } from "./resolve-args";
 
 const text = new TextDecoder("utf-8", { fatal: false });
 
@@ -12,17 +13,25 @@ function printable(bytes: Uint8Array | null): string | null {
   return bytes === null ? null : text.decode(bytes);
 }
 
+const dumpArgs = configurable({
+  file: { type: "positional", description: "path to a .log segment file", required: true },
+  records: { type: "boolean", description: "print each record, not only batch headers (--no-records to skip)", default: true },
+  json: { type: "boolean", description: "one JSON object per batch and per record", default: false },
+} as const);
+
 export const dumpCommand = defineCommand({
   meta: {
     name: "dump",
     description: "Print a segment file's batches and records, like Kafka's DumpLogSegments",
   },
-  args: {
-    file: { type: "positional", description: "path to a .log segment file", required: true },
-    records: { type: "boolean", description: "print each record, not only batch headers (--no-records to skip)", default: true },
-    json: { type: "boolean", description: "one JSON object per batch and per record", default: false },
-  },
-  run({ args }) {
+  args: dumpArgs,
+  run(context) {
+    let args: ParsedArgs<typeof dumpArgs>;
+    try {
+      args = resolveArgs(context, dumpArgs, "log");
+    } catch (error) {
+      failAndExit(error);
+    }
     const file = String(args.file);
     if (!file.endsWith(".log")) failAndExit(new KafkaCloneError("INVALID_ARGUMENT", `${file} is not a .log segment file`));
     let fd: number;

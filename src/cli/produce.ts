@@ -4,12 +4,13 @@ import { Producer, type RecordMetadata } from "../client/producer";
 import { KafkaCloneError } from "../errors";
 import { validateTopicName } from "../log/topic-name";
 import { ACKS } from "../protocol/api";
-import { assertKnownFlags, choiceFlag, intFlag, optionalIntFlag } from "./args";
+import { choiceFlag, intFlag, optionalIntFlag } from "./args";
+import { configurable, resolveArgs } from "./resolve-args";
 import { CLIENT_ARGS, clusterOptionsFrom } from "./client-args";
 import { readLines, splitOnce } from "./line-reader";
 import { runOrExit } from "./output";
 
-const args = {
+const args = configurable({
   topic: { type: "string", description: "topic to write to", required: true },
   ...CLIENT_ARGS,
   message: { type: "string", description: "send this one record instead of reading stdin" },
@@ -21,7 +22,7 @@ const args = {
   partitions: { type: "string", description: "partitions for a topic made by --create", default: "1" },
   verbose: { type: "boolean", description: 'print {"partition","offset"} for each record, in input order', default: false },
   "linger-ms": { type: "string", description: "how long a batch waits for more records", default: "5" },
-} as const;
+} as const);
 
 const MAX_UNACKNOWLEDGED = 50_000;
 const encoder = new TextEncoder();
@@ -31,8 +32,7 @@ export const produceCommand = defineCommand({
   args,
   run: (context) =>
     runOrExit(async () => {
-      assertKnownFlags(context.rawArgs, args);
-      const a = context.args;
+      const a = resolveArgs(context, args, "produce");
       const topic = validateTopicName(a.topic);
       if (a.key !== undefined && a["key-separator"] !== undefined) {
         throw new KafkaCloneError("INVALID_ARGUMENT", "use --key or --key-separator, not both");

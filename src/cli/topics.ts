@@ -2,9 +2,10 @@ import { defineCommand } from "citty";
 import { Admin } from "../client/admin";
 import { validateTopicName } from "../log/topic-name";
 import type { TopicConfigOverrides } from "../protocol/api";
-import { assertKnownFlags, intFlag, optionalIntFlag } from "./args";
+import { intFlag, optionalIntFlag } from "./args";
 import { CLIENT_ARGS, clusterOptionsFrom } from "./client-args";
 import { runOrExit } from "./output";
+import { configurable, resolveArgs } from "./resolve-args";
 
 const topicArg = { topic: { type: "string", description: "topic name", required: true } } as const;
 const jsonArg = { json: { type: "boolean", description: "print JSON", default: false } } as const;
@@ -18,7 +19,7 @@ async function withAdmin(where: { broker?: string; zookeeper?: string }, body: (
   }
 }
 
-const createArgs = {
+const createArgs = configurable({
   ...topicArg,
   ...CLIENT_ARGS,
   partitions: { type: "string", description: "number of partitions", default: "1" },
@@ -27,15 +28,14 @@ const createArgs = {
   "retention-ms": { type: "string", description: "delete segments older than this (-1 = forever)" },
   "retention-bytes": { type: "string", description: "delete oldest segments past this partition size (-1 = unlimited)" },
   "if-not-exists": { type: "boolean", description: "succeed when the topic already exists", default: false },
-} as const;
+} as const);
 
 const create = defineCommand({
   meta: { name: "create", description: "Create a topic" },
   args: createArgs,
   run: (context) =>
     runOrExit(async () => {
-      assertKnownFlags(context.rawArgs, createArgs);
-      const a = context.args;
+      const a = resolveArgs(context, createArgs, "topics");
       const name = validateTopicName(a.topic);
       const partitions = intFlag(a.partitions, "partitions", { min: 1, max: 10_000 });
       const config: TopicConfigOverrides = {
@@ -56,32 +56,32 @@ const create = defineCommand({
     }),
 });
 
-const listArgs = { ...CLIENT_ARGS, ...jsonArg } as const;
+const listArgs = configurable({ ...CLIENT_ARGS, ...jsonArg } as const);
 const list = defineCommand({
   meta: { name: "list", description: "List topics" },
   args: listArgs,
   run: (context) =>
     runOrExit(async () => {
-      assertKnownFlags(context.rawArgs, listArgs);
-      await withAdmin(context.args, async (admin) => {
+      const a = resolveArgs(context, listArgs, "topics");
+      await withAdmin(a, async (admin) => {
         const topics = await admin.listTopics();
-        if (context.args.json) console.log(JSON.stringify(topics));
+        if (a.json) console.log(JSON.stringify(topics));
         else for (const topic of topics) console.log(topic.name);
       });
     }),
 });
 
-const describeArgs = { ...topicArg, ...CLIENT_ARGS, ...jsonArg } as const;
+const describeArgs = configurable({ ...topicArg, ...CLIENT_ARGS, ...jsonArg } as const);
 const describe = defineCommand({
   meta: { name: "describe", description: "Show a topic's partitions, offsets and settings" },
   args: describeArgs,
   run: (context) =>
     runOrExit(async () => {
-      assertKnownFlags(context.rawArgs, describeArgs);
-      const name = validateTopicName(context.args.topic);
-      await withAdmin(context.args, async (admin) => {
+      const a = resolveArgs(context, describeArgs, "topics");
+      const name = validateTopicName(a.topic);
+      await withAdmin(a, async (admin) => {
         const description = await admin.describeTopic(name);
-        if (context.args.json) {
+        if (a.json) {
           console.log(JSON.stringify(description));
           return;
         }
@@ -94,15 +94,15 @@ const describe = defineCommand({
     }),
 });
 
-const deleteArgs = { ...topicArg, ...CLIENT_ARGS } as const;
+const deleteArgs = configurable({ ...topicArg, ...CLIENT_ARGS } as const);
 const remove = defineCommand({
   meta: { name: "delete", description: "Delete a topic and its data" },
   args: deleteArgs,
   run: (context) =>
     runOrExit(async () => {
-      assertKnownFlags(context.rawArgs, deleteArgs);
-      const name = validateTopicName(context.args.topic);
-      await withAdmin(context.args, async (admin) => {
+      const a = resolveArgs(context, deleteArgs, "topics");
+      const name = validateTopicName(a.topic);
+      await withAdmin(a, async (admin) => {
         await admin.deleteTopic(name);
         console.log(`Deleted topic ${name}.`);
       });

@@ -1,23 +1,23 @@
 import { defineCommand } from "citty";
 import { ZookeeperServer } from "../zookeeper/zookeeper-server";
-import { assertKnownFlags, intFlag } from "./args";
+import { intFlag } from "./args";
+import { configurable, resolveArgs } from "./resolve-args";
 import { applyLoggingArgs, LOGGING_ARGS } from "./logging-args";
 import { printReadyLine, runOrExit, untilSignal } from "./output";
 
-const args = {
+const args = configurable({
   host: { type: "string", description: "address to listen on", default: "127.0.0.1" },
   port: { type: "string", description: "UDP heartbeats and TCP cluster view, same number (0 = any free port)", default: "2181" },
   "session-timeout-ms": { type: "string", description: "a broker silent this long is declared dead", default: "500" },
   ...LOGGING_ARGS,
-} as const;
+} as const);
 
 export const zookeeperCommand = defineCommand({
   meta: { name: "zookeeper", description: "Run the health monitor: receives broker heartbeats, declares the dead, grants leader epochs" },
   args,
   run: (context) =>
     runOrExit(async () => {
-      assertKnownFlags(context.rawArgs, args);
-      const a = context.args;
+      const a = resolveArgs(context, args, "zookeeper");
       applyLoggingArgs(a);
       const server = new ZookeeperServer({
         host: a.host,
