@@ -2,7 +2,9 @@
 import { defineCommand, runMain } from "citty";
 import pkg from "../package.json";
 import { brokerCommand } from "./cli/broker";
+import { clusterCommand } from "./cli/cluster";
 import { consumeCommand } from "./cli/consume";
+import { groupsCommand } from "./cli/groups";
 import { localClusterCommand } from "./cli/local-cluster";
 import { logCommand } from "./cli/log";
 import { produceCommand } from "./cli/produce";
@@ -21,6 +23,8 @@ const main = defineCommand({
     produce: produceCommand,
     consume: consumeCommand,
     topics: topicsCommand,
+    cluster: clusterCommand,
+    groups: groupsCommand,
     "local-cluster": localClusterCommand,
     log: logCommand,
   },

@@ -1,6 +1,6 @@
 /** The native API: request names and the bodies they carry. */
 import type { BrokerAddress, WireError } from "./envelope";
-import type { ClusterView } from "./heartbeat-codec";
+import type { BrokerAddresses, BrokerRole, ClusterView } from "./heartbeat-codec";
 
 export const API = {
   metadata: "metadata",
@@ -155,6 +155,36 @@ export interface ZkViewResponse {
   counters: Record<string, number>;
   /** Per broker: ms since its last accepted heartbeat. */
   heartbeatAgeMs: Record<string, number>;
+  /** Every broker the zookeeper knows, as `cluster status` shows them. */
+  brokers: ZkBrokerStatus[];
+  /** Elections the zookeeper has asked for since it started. */
+  elections: number;
+  /** Times a broker became active (by claim or, after a zookeeper restart, by heartbeat). */
+  leaderChanges: number;
+  lastFailover: ZkFailover | null;
+}
+
+export interface ZkBrokerStatus extends BrokerAddresses {
+  id: number;
+  /** As the zookeeper sees it: the broker it names active, or standby. */
+  role: BrokerRole;
+  alive: boolean;
+  /** The leader epoch the broker's heartbeats carry (the one it holds, or the highest it has seen). */
+  epoch: number;
+  term: number;
+  heartbeatAgeMs: number;
+  /** Since the broker process started, by its own clock (wall time). */
+  uptimeMs: number;
+}
+
+/** The most recent change of active broker after one was lost. */
+export interface ZkFailover {
+  fromBrokerId: number;
+  toBrokerId: number;
+  epoch: number;
+  /** From the zookeeper retiring the old active broker to accepting the new one. */
+  leaderlessMs: number;
+  agoMs: number;
 }
 
 export interface ZkClaimRequest {

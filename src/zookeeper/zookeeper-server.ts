@@ -7,11 +7,12 @@ import { KafkaCloneError } from "../errors";
 import { createLogger, type Logger } from "../logger";
 import { RpcDispatcher } from "../net/rpc-server";
 import { listenTcp, type TcpServer } from "../net/tcp";
-import { ZK_API, type ZkClaimResponse, type ZkViewResponse } from "../protocol/api";
+import { ZK_API, type ZkBrokerStatus, type ZkClaimResponse, type ZkViewResponse } from "../protocol/api";
 import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/frame-codec";
 import { decodeHeartbeat, encodeHeartbeatAck } from "../protocol/heartbeat-codec";
 import { readZkClaimRequest } from "../protocol/requests";
 import { randomIncarnation } from "./heartbeat-sender";
+import { ClusterHistory, type FailoverRecord } from "./cluster-history";
 import { BrokerRegistry, type RegistryEvent } from "./registry";
 
 export interface ZookeeperOptions {
@@ -19,6 +20,8 @@ export interface ZookeeperOptions {
   port: number;
   sessionTimeoutMs: number;
   maxFrameBytes?: number;
+  /** Told of each change of active broker after one was lost (metrics). */
+  onFailover?: (failover: FailoverRecord) => void;
 }
 
 const BIND_ATTEMPTS = 20;
@@ -32,8 +35,13 @@ export class ZookeeperServer {
   private readonly startedAt = performance.now();
   private readonly logger: Logger = createLogger("zookeeper");
   private garbledDatagrams = 0;
+  private readonly history: ClusterHistory;
 
   constructor(readonly options: ZookeeperOptions) {
+    this.history = new ClusterHistory((failover) => {
+      this.logger.info("failover", { from: failover.fromBrokerId, to: failover.toBrokerId, epoch: failover.epoch, leaderlessMs: failover.leaderlessMs });
+      options.onFailover?.(failover);
+    });
     this.registry = new BrokerRegistry({ sessionTimeoutMs: options.sessionTimeoutMs, zkIncarnation: this.zkIncarnation }, this.startedAt);
   }
 
@@ -46,7 +54,7 @@ export class ZookeeperServer {
   async start(): Promise<void> {
     const dispatcher = new RpcDispatcher<null>(
       {
-        [ZK_API.view]: () => ({ body: this.viewResponse() }),
+        [ZK_API.view]: () => ({ body: this.status() }),
         [ZK_API.claim]: (body) => ({ body: this.claim(body) }),
       },
       { openSession: () => null },
@@ -111,15 +119,27 @@ export class ZookeeperServer {
     return { accepted: false, epoch, reason: outcome.reason, view: outcome.view };
   }
 
-  private viewResponse(): ZkViewResponse {
+  /** The cluster view with every broker's figures: what `cluster status` and the metrics show. */
+  status(): ZkViewResponse {
     const now = performance.now();
     const view = this.registry.view(now);
+    this.logEvents(this.registry.tick(now));
     const heartbeatAgeMs: Record<string, number> = {};
+    const brokers: ZkBrokerStatus[] = [];
     for (const broker of view.brokers) {
       const entry = this.registry.entry(broker.id);
-      if (entry) heartbeatAgeMs[String(broker.id)] = Math.round(now - entry.lastHeartbeatAt);
+      if (!entry) continue;
+      const age = Math.round(now - entry.lastHeartbeatAt);
+      heartbeatAgeMs[String(broker.id)] = age;
+      const { alive, role, id, ...addresses } = broker;
+      const uptimeMs = Math.max(0, Date.now() - entry.hb.startedAtMs);
+      brokers.push({ id, role, alive, epoch: entry.hb.epoch, term: entry.hb.term, ...addresses, heartbeatAgeMs: age, uptimeMs });
     }
     return {
+      brokers,
+      elections: this.history.elections,
+      leaderChanges: this.history.leaderChanges,
+      lastFailover: this.history.failover(now),
       view,
       zkIncarnation: this.zkIncarnation,
       sessionTimeoutMs: this.options.sessionTimeoutMs,
@@ -135,5 +155,6 @@ export class ZookeeperServer {
       if (type === "broker-died" || type === "active-lost" || type === "election-needed") this.logger.warn(type, fields);
       else this.logger.info(type, fields);
     }
+    this.history.observe(events, performance.now());
   }
 }
