@@ -9,10 +9,13 @@ import { lockDataDir, holderProcessIsGone, type DataDirLock, type LockHolder } f
 import { readLeaderEpoch, writeLeaderEpoch } from "../log/leader-epoch-file";
 import type { LogConfig } from "../log/log-config";
 import { LogManager } from "../log/log-manager";
+import { type LogObserver, timedFileIO } from "../log/log-observer";
+import { nodeFileIO } from "../log/file-io";
 import { RpcDispatcher } from "../net/rpc-server";
 import { listenTcp, type TcpServer } from "../net/tcp";
 import type { MetadataResponse } from "../protocol/api";
 import type { BrokerAddress } from "../protocol/envelope";
+import { type BrokerObserver, instrumentHandlers } from "./broker-observer";
 import { ClientSession } from "./client-session";
 import { GroupCoordinator, type GroupCoordinatorOptions } from "./groups/group-coordinator";
 import { clientHandlers } from "./handler-table";
@@ -29,6 +32,7 @@ export interface BrokerOptions {
   /** How often recovery points are checkpointed. */
   checkpointIntervalMs?: number;
   groups?: Omit<GroupCoordinatorOptions, "logger">;
+  observer?: BrokerObserver;
 }
 
 interface ActiveState extends Leadership {
@@ -55,9 +59,10 @@ export class Broker implements BrokerServices {
 
   constructor(readonly options: BrokerOptions) {
     this.logger = createLogger(`broker-${options.id}`);
-    this.dispatcher = new RpcDispatcher(clientHandlers(this), {
+    const observer = options.observer ?? {};
+    this.dispatcher = new RpcDispatcher(instrumentHandlers(clientHandlers(this), observer), {
       openSession: (connection) => {
-        const session = new ClientSession(connection);
+        const session = new ClientSession(connection, observer.recordsSent);
         this.sessions.add(session);
         return session;
       },
@@ -130,6 +135,8 @@ export class Broker implements BrokerServices {
         checkpointIntervalMs: this.options.checkpointIntervalMs,
         logger: this.logger.child("log"),
         isFenced: () => this.epochOnDiskMovedPast(epoch),
+        io: this.options.observer?.fsync ? timedFileIO(nodeFileIO, this.options.observer.fsync) : nodeFileIO,
+        observer: this.logObserver(),
       });
       logs.startFreshSegments();
       // Committed offsets are replayed from __consumer_offsets before anyone is served.
@@ -150,7 +157,25 @@ export class Broker implements BrokerServices {
       durationMs: Math.round((performance.now() - started) * 10) / 10,
     };
     this.logger.info("active", { ...report });
+    this.options.observer?.takeover?.(report);
     return report;
+  }
+
+  /** Storage errors are logged here, once each, whoever else watches. */
+  private logObserver(): LogObserver {
+    const outer = this.options.observer?.log;
+    return {
+      appended: outer?.appended,
+      storageError: (topic, partition, error) => {
+        this.logger.error("storage error: the partition acknowledges nothing more until the broker takes over again", {
+          topic,
+          partition,
+          code: error.code,
+          error: error.message,
+        });
+        outer?.storageError?.(topic, partition, error);
+      },
+    };
   }
 
   /** A newer leader wrote its epoch (an unreadable file counts too: ownership cannot be shown). */

@@ -7,7 +7,11 @@ import type { Subscription } from "./subscription";
 export class ClientSession {
   readonly subscriptions = new Map<number, Subscription>();
 
-  constructor(readonly connection: FramedConnection) {}
+  constructor(
+    readonly connection: FramedConnection,
+    /** Told of every records push (metrics). */
+    readonly recordsSent: (topic: string, partition: number, records: number, bytes: number) => void = () => {},
+  ) {}
 
   get isClosed(): boolean {
     return this.connection.isClosed;

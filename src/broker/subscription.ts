@@ -100,6 +100,7 @@ export class Subscription {
       highWatermark: cursor.log.highWatermark,
     };
     this.session.push(PUSH.records, body, [result.data]);
+    this.session.recordsSent(cursor.log.topic, partition, result.nextOffset - cursor.nextOffset, result.data.length);
     this.credit -= result.data.length;
     cursor.nextOffset = result.nextOffset;
     cursor.hint = result.next;

@@ -7,6 +7,8 @@ import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/frame-codec";
 import { intFlag, optionalIntFlag } from "./args";
 import { configurable, resolveArgs } from "./resolve-args";
 import { applyLoggingArgs, LOGGING_ARGS } from "./logging-args";
+import { METRICS_ARGS, metricsPortFrom, serveMetrics } from "./metrics-args";
+import { BrokerMetrics } from "../metrics/broker-metrics";
 import { printReadyLine, runOrExit, untilSignal } from "./output";
 
 const args = configurable({
@@ -24,6 +26,7 @@ const args = configurable({
   zookeeper: { type: "string", description: "the zookeeper, host:port (cluster mode)", default: "127.0.0.1:2181" },
   "election-port": { type: "string", description: "port for election messages from other brokers (0 = any free port)", default: "0" },
   "heartbeat-interval-ms": { type: "string", description: "how often to send a heartbeat to the zookeeper", default: "100" },
+  ...METRICS_ARGS,
   ...LOGGING_ARGS,
 } as const);
 
@@ -34,7 +37,10 @@ export const brokerCommand = defineCommand({
     runOrExit(async () => {
       const a = resolveArgs(context, args, "broker");
       applyLoggingArgs(a);
+      const metricsPort = metricsPortFrom(a);
+      const metrics = metricsPort === undefined ? null : new BrokerMetrics();
       const broker = new Broker({
+        observer: metrics?.observer,
         id: intFlag(a.id, "id", { min: 1, max: 2 ** 31 - 1 }),
         host: a.host,
         port: intFlag(a.port, "port", { max: 65535 }),
@@ -49,11 +55,21 @@ export const brokerCommand = defineCommand({
         },
       });
       broker.listen();
-      const ready = { mode: "broker", id: broker.id, host: broker.options.host, port: broker.port, dataDir: broker.options.dataDir };
+      const http = metrics && metricsPort !== undefined ? serveMetrics(metricsPort, a.host, metrics.registry, `broker-${broker.id}`) : null;
+      const ready = {
+        mode: "broker",
+        id: broker.id,
+        host: broker.options.host,
+        port: broker.port,
+        dataDir: broker.options.dataDir,
+        ...(http ? { metricsPort: http.port } : {}),
+      };
       if (a.standalone) {
+        metrics?.bind(broker, null);
         await broker.becomeActive(broker.nextStandaloneEpoch());
         printReadyLine({ ...ready, role: broker.role, epoch: broker.epoch });
         await untilSignal();
+        http?.stop();
         await broker.stop();
         process.exit(0);
       }
@@ -63,9 +79,11 @@ export const brokerCommand = defineCommand({
         electionPort: intFlag(a["election-port"], "election-port", { max: 65535 }),
         heartbeatIntervalMs: intFlag(a["heartbeat-interval-ms"], "heartbeat-interval-ms", { min: 5, max: 10_000 }),
       }, createLogger(`broker-${broker.id}`));
+      metrics?.bind(broker, member);
       member.start();
       printReadyLine({ ...ready, electionPort: member.electionPort, role: "standby", zookeeper: a.zookeeper });
       await untilSignal();
+      http?.stop();
       await member.stop();
       await broker.stop();
       process.exit(0);

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import type { Subprocess } from "bun";
-import { intFlag } from "./args";
+import { intFlag, optionalIntFlag } from "./args";
 import { configurable, resolveArgs } from "./resolve-args";
 import { printReadyLine, runOrExit, untilSignal } from "./output";
 
@@ -10,6 +10,7 @@ const args = configurable({
   "zookeeper-port": { type: "string", description: "the zookeeper's port", default: "2181" },
   "first-broker-port": { type: "string", description: "broker N listens on this port + N - 1", default: "9092" },
   "session-timeout-ms": { type: "string", description: "the zookeeper's failure threshold", default: "500" },
+  "metrics-port": { type: "string", description: "Prometheus metrics: the zookeeper on this port, broker N on this port + N (0 = any free ports; off when not given)" },
 } as const);
 
 const COLORS = [36, 33, 35, 32, 34, 31];
@@ -46,6 +47,8 @@ export const localClusterCommand = defineCommand({
       const sessionTimeout = String(intFlag(a["session-timeout-ms"], "session-timeout-ms", { min: 50 }));
       const children: { name: string; proc: Subprocess<"ignore", "pipe", "pipe"> }[] = [];
       const inherited = a.config === undefined ? [] : ["--config", a.config];
+      const metricsPort = optionalIntFlag(a["metrics-port"], "metrics-port", { max: 65535 - brokers });
+      const metricsFlag = (offset: number) => (metricsPort === undefined ? [] : ["--metrics-port", String(metricsPort === 0 ? 0 : metricsPort + offset)]);
       const start = (name: string, mode: string[]) => {
         const proc = Bun.spawn(selfCommand([...mode, ...inherited]), { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
         const color = COLORS[children.length % COLORS.length]!;
@@ -53,11 +56,11 @@ export const localClusterCommand = defineCommand({
         prefixLines(name, color, proc.stderr, process.stdout);
         children.push({ name, proc });
       };
-      start("zookeeper", ["zookeeper", "--port", String(zkPort), "--session-timeout-ms", sessionTimeout]);
+      start("zookeeper", ["zookeeper", "--port", String(zkPort), "--session-timeout-ms", sessionTimeout, ...metricsFlag(0)]);
       for (let id = 1; id <= brokers; id++) {
         start(`broker-${id}`, [
           "broker", "--id", String(id), "--port", String(firstPort + id - 1),
-          "--zookeeper", `127.0.0.1:${zkPort}`, "--data-dir", a["data-dir"],
+          "--zookeeper", `127.0.0.1:${zkPort}`, "--data-dir", a["data-dir"], ...metricsFlag(id),
         ]);
       }
       printReadyLine({ mode: "local-cluster", zookeeper: `127.0.0.1:${zkPort}`, brokers: Array.from({ length: brokers }, (_, i) => `127.0.0.1:${firstPort + i}`) });

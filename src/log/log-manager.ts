@@ -9,6 +9,7 @@ import { KafkaCloneError } from "../errors";
 import { createLogger, type Logger } from "../logger";
 import { nodeFileIO, type FileIO } from "./file-io";
 import { DEFAULT_LOG_CONFIG, type LogConfig, resolveLogConfig } from "./log-config";
+import type { LogObserver } from "./log-observer";
 import type { PartitionLog } from "./partition-log";
 import { openPartitionLog, type RecoveryReport } from "./partition-recovery";
 import {
@@ -37,6 +38,8 @@ export interface LogManagerOptions {
    * appends: checkpoints, retention, rolls, topic creation and deletion.
    */
   isFenced?: () => boolean;
+  /** Told of every partition's appends and storage errors. */
+  observer?: LogObserver;
 }
 
 export interface PartitionDescription {
@@ -74,11 +77,12 @@ export class LogManager {
     private readonly defaults: LogConfig,
     private readonly logger: Logger,
     private readonly isFenced: () => boolean,
+    private readonly observer: LogObserver | null,
   ) {}
 
   static open(dataDir: string, options: LogManagerOptions = {}): LogManager {
     const defaults = resolveLogConfig(options.defaults ?? {}, DEFAULT_LOG_CONFIG);
-    const manager = new LogManager(dataDir, options.io ?? nodeFileIO, defaults, options.logger ?? createLogger("log"), options.isFenced ?? (() => false));
+    const manager = new LogManager(dataDir, options.io ?? nodeFileIO, defaults, options.logger ?? createLogger("log"), options.isFenced ?? (() => false), options.observer ?? null);
     manager.load();
     manager.startTimers(options.checkpointIntervalMs ?? 1000, options.retentionCheckIntervalMs ?? 30_000);
     return manager;
@@ -123,10 +127,10 @@ export class LogManager {
       const dir = path.join(this.topicsDir, metadata.name, String(partition));
       const { log, report } = openPartitionLog({ io: this.io, config, topic: metadata.name, partition, dir, recoveryPoint });
       log.isFenced = this.isFenced;
+      log.observer = this.observer;
       this.recoveryReports.set(key, report);
-      if (report.truncatedBytes > 0 || report.scannedBytes > 0) {
-        this.logger.info("recovered partition", { topic: metadata.name, partition, ...report });
-      }
+      if (report.truncatedBytes > 0) this.logger.warn("recovered partition: cut a torn tail", { topic: metadata.name, partition, ...report });
+      else if (report.scannedBytes > 0) this.logger.info("recovered partition", { topic: metadata.name, partition, ...report });
       logs.push(log);
     }
     return { metadata, config, logs };

@@ -11,6 +11,7 @@ import { checkFrames, stampBatch } from "./batch-frame";
 import { type FileIO, storageError, writeFully } from "./file-io";
 import type { LogConfig } from "./log-config";
 import { expiredSegmentCount } from "./log-retention";
+import type { LogObserver } from "./log-observer";
 import { OffsetWaiters } from "./offset-waiters";
 import { type ReadPosition, type ReadResult, offsetForTimestamp, readFromLog } from "./log-read";
 import { ProducerStateTable } from "./producer-state";
@@ -47,6 +48,8 @@ export class PartitionLog {
   private failure: KafkaCloneError | null = null;
   /** Set by the log manager: true once a newer leader owns the data directory. */
   isFenced: () => boolean = () => false;
+  /** Set by the log manager: told of appends and storage errors. */
+  observer: LogObserver | null = null;
   private closed = false;
   private closing: Promise<void> | null = null;
 
@@ -147,6 +150,7 @@ export class PartitionLog {
       this.pending.push(write);
       this.pendingBytes += appendedBytes;
       this.scheduleWrite();
+      this.observer?.appended?.(this.topic, this.partition, this.nextOffsetValue - startOffset, appendedBytes);
     }
     return { baseOffsets, nextOffset: Math.max(waitUntil, this.nextOffsetValue) };
   }
@@ -330,9 +334,11 @@ export class PartitionLog {
     } catch (truncateError) {
       // The file now holds bytes the log does not know: stop writing, acknowledge nothing more.
       this.failure = storageError(`cutting a partial write from ${segment.logPath}`, truncateError);
+      this.observer?.storageError?.(this.topic, this.partition, this.failure);
       this.failWaiters(this.failure);
       return;
     }
+    this.observer?.storageError?.(this.topic, this.partition, failure);
     this.failWaiters(failure, this.writtenOffset);
   }
 
@@ -362,6 +368,7 @@ export class PartitionLog {
     } catch (error) {
       // After a failed fsync the page cache state is unknown: stop writing until reopened.
       this.failure = storageError("fsync", error);
+      this.observer?.storageError?.(this.topic, this.partition, this.failure);
       this.failWaiters(this.failure);
       return;
     } finally {
