@@ -6,12 +6,20 @@
  *      records, in steps alternating with the raw disk baseline (1 MiB write +
  *      fdatasync) so both meet the same disk conditions
  *   2. consumer throughput reading each of those topics back from the start
+ *      (right after it was written; then the topic is deleted)
  *   3. produce-ack latency at a fixed moderate rate (20,000 records/s)
  *   4. end-to-end latency (send() → consumer receives) at the same rate
  *
  * Prints figures and the issue's targets (PASS/MISS); asserts nothing about
  * speed. `--json` (or BENCH_JSON=1) prints one JSON object instead. Sizes and
- * producer settings come from the environment (see lib/broker-config.ts).
+ * producer settings come from the environment (lib/broker-config.ts):
+ *   BENCH_RECORD_SIZES (100,1024), BENCH_PHASES (throughput,consume,ack,e2e),
+ *   BENCH_PRODUCE_SECONDS / BENCH_PRODUCE_MB, BENCH_OUTSTANDING, BENCH_BATCH_KB,
+ *   BENCH_LINGER_MS, BENCH_MAX_IN_FLIGHT, BENCH_MAX_REQUEST_KB, BENCH_PARTITIONS,
+ *   BENCH_RATE, BENCH_LATENCY_SECONDS, BENCH_LATENCY_BATCH_KB, BENCH_LATENCY_LINGER_MS,
+ *   BENCH_LATENCY_MAX_IN_FLIGHT, BENCH_WARMUP_SECONDS, BENCH_FSYNC_PROBE_SECONDS,
+ *   BENCH_PREFAULT_MB, BENCH_RAW_STEP_MB, BENCH_PRODUCE_STEP_SECONDS, BENCH_DIR,
+ *   BENCH_BINARY.
  * The broker and the run's directory are removed on every exit path.
  */
 import fs from "node:fs";
@@ -26,7 +34,7 @@ import { type BrokerBenchResults, evaluateTargets, type LatencyRow, renderTable,
 import { EndToEndReceiver, runReadBack, STAMP_BYTES, stampValue } from "./lib/consume-load";
 import { probeFsyncLatency } from "./lib/fsync-probe";
 import { runPaced, ThroughputDriver } from "./lib/produce-load";
-import { RawAppender } from "./lib/raw-io";
+import { prefaultMemory, RawAppender } from "./lib/raw-io";
 
 function progress(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
@@ -152,6 +160,15 @@ class Run {
 }
 
 async function run(config: BrokerBenchConfig, setBroker: (broker: BrokerProcess) => void): Promise<BrokerBenchResults> {
+  const notes = [...config.notes];
+  if (config.prefaultMiB > 0) {
+    progress(`touching and freeing ${config.prefaultMiB} MiB of memory first (BENCH_PREFAULT_MB=0 skips this)`);
+    const ms = prefaultMemory(config.prefaultMiB);
+    notes.push(
+      `touched and freed ${config.prefaultMiB} MiB of memory first (${Math.round(ms)} ms): on VMs that back guest memory lazily, ` +
+        "the first touch of a page (new page cache for the log, new buffers) is several times slower",
+    );
+  }
   const dataDir = path.join(config.workDir, "broker");
   fs.mkdirSync(dataDir);
   progress(`starting ${config.binary} broker (data in ${dataDir})`);
@@ -167,7 +184,7 @@ async function run(config: BrokerBenchConfig, setBroker: (broker: BrokerProcess)
       phases: [...config.phases].join(","),
     },
     settings: { partitions: config.partitions, outstanding: config.outstanding, throughput: config.throughput, latency: config.latency, rate: config.rate },
-    notes: [...config.notes],
+    notes,
     throughput: [],
     readBack: [],
     latency: [],
@@ -176,8 +193,15 @@ async function run(config: BrokerBenchConfig, setBroker: (broker: BrokerProcess)
   try {
     const phases = config.phases;
     await r.warmup();
-    if (phases.has("throughput")) for (const size of config.recordSizes) results.throughput.push(await r.throughput(size));
-    if (phases.has("consume")) for (const t of results.throughput) results.readBack.push(await r.readBack(t.recordBytes, t.records));
+    if (phases.has("throughput")) {
+      for (const size of config.recordSizes) {
+        const produced = await r.throughput(size);
+        results.throughput.push(produced);
+        if (phases.has("consume")) results.readBack.push(await r.readBack(size, produced.records));
+        // Frees the topic's page cache for the next phase (fresh memory is slow to touch on this kind of VM).
+        await r.admin.deleteTopic(`throughput-${size}`);
+      }
+    }
     if (phases.has("ack") || phases.has("e2e")) {
       progress(`disk latency baseline: 4 KiB write + fdatasync, 1,000/s for ${config.fsyncProbeSeconds} s`);
       results.fsyncProbe = await probeFsyncLatency(path.join(config.workDir, "fsync-probe.bin"), config.fsyncProbeSeconds);

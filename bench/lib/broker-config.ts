@@ -3,6 +3,7 @@
  * Every knob is printed with the figures, so a run can be reproduced.
  */
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { freeBytes } from "./config";
 
@@ -38,7 +39,9 @@ export interface BrokerBenchConfig {
   warmupSeconds: number;
   /** The disk's own write + fdatasync latency, measured before the latency phases. */
   fsyncProbeSeconds: number;
-  /** Raw baseline step between 1 KiB produce steps (MiB), and the produce step length. */
+  /** Anonymous memory touched and freed before the run (MiB); 0 turns it off. */
+  prefaultMiB: number;
+  /** Raw baseline step between produce steps (MiB), and the produce step length. */
   rawStepMiB: number;
   produceStepSeconds: number;
   notes: string[];
@@ -107,10 +110,12 @@ export function loadBrokerBenchConfig(argv: string[]): BrokerBenchConfig {
     },
     warmupSeconds: envNumber("BENCH_WARMUP_SECONDS", 1),
     fsyncProbeSeconds: envNumber("BENCH_FSYNC_PROBE_SECONDS", 3, 0.1),
+    prefaultMiB: Math.floor(envNumber("BENCH_PREFAULT_MB", 4096)),
     rawStepMiB: Math.floor(envNumber("BENCH_RAW_STEP_MB", 32, 1)),
-    produceStepSeconds: envNumber("BENCH_PRODUCE_STEP_SECONDS", 1, 0.05),
+    produceStepSeconds: envNumber("BENCH_PRODUCE_STEP_SECONDS", 0.5, 0.05),
     notes: [],
   };
+  config.prefaultMiB = Math.min(config.prefaultMiB, Math.floor(os.freemem() / 2 / MIB));
   const free = freeBytes(parent);
   const wanted = config.produceMiB * MIB * config.recordSizes.length * 1.3;
   if (free < Math.max(MIN_FREE_BYTES, wanted)) {
