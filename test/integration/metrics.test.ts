@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { Admin } from "../../src/client/admin";
 import { Consumer } from "../../src/client/consumer";
 import { Producer } from "../../src/client/producer";
-import { startClusterBroker, startZookeeper } from "./cluster-harness";
+import { startClusterBroker } from "./cluster-harness";
 import { startServer, startStandaloneBroker, tempDir, waitUntil } from "./harness";
 import { sampleValue, scrape } from "./prometheus-text";
 
@@ -34,7 +34,7 @@ describe("Prometheus metrics", () => {
     const producer = new Producer({ bootstrap, acks: "all" });
     const seen: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      const sends = Array.from({ length: PER_ROUND }, (_, i) => producer.send("metered", { key: String(i), value: encoder.encode(`round ${round} record ${i}`) }));
+      const sends = Array.from({ length: PER_ROUND }, (_, i) => producer.send("metered", { key: encoder.encode(String(i)), value: encoder.encode(`round ${round} record ${i}`) }));
       // Scrapes while the round's records are in flight must parse and never go backwards.
       const during = await scrape(metricsPort);
       seen.push(sampleValue(during.samples, "kafka_clone_produced_records_total", { topic: "metered" }));
