@@ -156,7 +156,7 @@ export class Broker implements BrokerServices {
       truncatedBytes: reports.reduce((sum, r) => sum + r.truncatedBytes, 0),
       durationMs: Math.round((performance.now() - started) * 10) / 10,
     };
-    this.logger.info("active", { ...report });
+    // The caller logs the takeover once, with its own context (election term, standalone).
     this.options.observer?.takeover?.(report);
     return report;
   }

@@ -66,7 +66,8 @@ export const brokerCommand = defineCommand({
       };
       if (a.standalone) {
         metrics?.bind(broker, null);
-        await broker.becomeActive(broker.nextStandaloneEpoch());
+        const report = await broker.becomeActive(broker.nextStandaloneEpoch());
+        createLogger(`broker-${broker.id}`).info("takeover complete", { ...report, standalone: true });
         printReadyLine({ ...ready, role: broker.role, epoch: broker.epoch });
         await untilSignal();
         http?.stop();

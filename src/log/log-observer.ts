@@ -14,8 +14,16 @@ export interface LogObserver {
 
 /** `io` with every fdatasync timed (seconds), for fsync latency figures. */
 export function timedFileIO(io: FileIO, synced: (seconds: number) => void): FileIO {
+  // Delegated one by one: `io` may be a class instance, whose methods a spread would drop.
   return {
-    ...io,
+    openAppend: (path, exclusive) => io.openAppend(path, exclusive),
+    openRead: (path) => io.openRead(path),
+    close: (fd) => io.close(fd),
+    size: (fd) => io.size(fd),
+    pread: (fd, into, position) => io.pread(fd, into, position),
+    writev: (fd, chunks) => io.writev(fd, chunks),
+    truncate: (fd, length) => io.truncate(fd, length),
+    syncDirectory: (path) => io.syncDirectory(path),
     async datasync(fd) {
       const started = performance.now();
       await io.datasync(fd);

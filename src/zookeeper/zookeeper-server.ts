@@ -152,7 +152,11 @@ export class ZookeeperServer {
   private logEvents(events: RegistryEvent[]): void {
     for (const event of events) {
       const { type, ...fields } = event;
-      if (type === "broker-died" || type === "active-lost" || type === "election-needed") this.logger.warn(type, fields);
+      if (type === "election-needed") {
+        const view = this.registry.view(performance.now());
+        const alive = view.brokers.filter((b) => b.alive).map((b) => b.id);
+        this.logger.warn(type, { election: this.history.elections + 1, aliveBrokers: alive, epoch: view.epoch });
+      } else if (type === "broker-died" || type === "active-lost") this.logger.warn(type, fields);
       else this.logger.info(type, fields);
     }
     this.history.observe(events, performance.now());
