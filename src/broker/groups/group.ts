@@ -185,7 +185,7 @@ export class Group {
   checkCommit(memberId: string | null, keys: readonly string[]): void {
     if (memberId === null) {
       if (this.members.size > 0) {
-        throw new KafkaCloneError("GROUP_NOT_EMPTY", `group ${this.groupId} has ${this.members.size} member(s); only they may commit`);
+        throw new KafkaCloneError("GROUP_NOT_EMPTY", `group ${this.groupId} has ${this.members.size} member(s); only they may commit until they all leave`);
       }
       return;
     }
