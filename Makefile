@@ -38,9 +38,10 @@ test: typecheck $(BIN)
 unit: $(STAMP)
 	$(BUN) test test/unit
 
-# The broker end to end: the compiled binary as the broker, a Bun load process on loopback.
-bench: $(STAMP) $(BIN)
-	$(BUN) run bench/broker-bench.ts $(BENCH_ARGS)
+# The broker end to end: `kafka-clone bench suite` starts the compiled binary as a standalone broker
+# and loads it over loopback. BENCH_ARGS=--json prints one JSON object; sizes via BENCH_* (see README).
+bench: $(BIN)
+	$(BIN) bench suite $(BENCH_ARGS)
 
 # Storage engine benchmark: prints figures and the issue's targets, asserts nothing about speed.
 # BENCH_DIR=<dir> picks the disk (default ./data); BENCH_ARGS=--json prints one JSON object;

@@ -21,7 +21,7 @@ import type { Acks } from "../src/log/partition-log";
 import { type AppendPhaseOptions, LogAppender, measureEncode, runAppendPhase } from "./lib/log-append";
 import { type BenchConfig, loadConfig, MIB } from "./lib/config";
 import { CountingIO } from "./lib/counting-io";
-import { dropFromPageCache, prefaultMemory, RawAppender, RawReader } from "./lib/raw-io";
+import { dropFromPageCache, prefaultMemory, RawAppender, RawReader } from "../src/bench/raw-io";
 import { collectChunks, measureDecode, PartitionReader } from "./lib/log-read-back";
 import { runReopen } from "./lib/log-reopen";
 import { type BenchResults, evaluateTargets, type RawRun, renderTable } from "./lib/log-bench-report";

@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 import { defineCommand, runMain } from "citty";
 import pkg from "../package.json";
+import { benchCommand } from "./cli/bench";
 import { brokerCommand } from "./cli/broker";
 import { clusterCommand } from "./cli/cluster";
 import { consumeCommand } from "./cli/consume";
@@ -24,6 +25,7 @@ const main = defineCommand({
     consume: consumeCommand,
     topics: topicsCommand,
     cluster: clusterCommand,
+    bench: benchCommand,
     groups: groupsCommand,
     "local-cluster": localClusterCommand,
     log: logCommand,

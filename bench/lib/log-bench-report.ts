@@ -1,6 +1,6 @@
 /** The figures as a readable table, and the targets from issue 2 with PASS/MISS markers. */
 import type { AppendPhaseResult, EncodeRate } from "./log-append";
-import type { RateResult } from "./raw-io";
+import type { RateResult } from "../../src/bench/raw-io";
 import type { DecodeResult, ReadPhaseResult } from "./log-read-back";
 import type { ReopenResult } from "./log-reopen";
 

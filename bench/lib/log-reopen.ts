@@ -11,7 +11,7 @@ import { RECOVERY_CHECKPOINT_FILE } from "../../src/log/recovery-checkpoint";
 import { appendLoop, buildFrame } from "./log-append";
 import { MIB } from "./config";
 import { CountingIO } from "./counting-io";
-import { median } from "./raw-io";
+import { median } from "../../src/bench/raw-io";
 import { silentLogger } from "./silent-logger";
 
 const TOPIC = "reopen";

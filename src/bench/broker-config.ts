@@ -5,7 +5,6 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { freeBytes } from "./config";
 
 export interface ProducerSettings {
   batchBytes: number;
@@ -86,7 +85,7 @@ export function loadBrokerBenchConfig(argv: string[]): BrokerBenchConfig {
   fs.mkdirSync(parent, { recursive: true });
   const config: BrokerBenchConfig = {
     json,
-    binary: path.resolve(process.env.BENCH_BINARY || "dist/kafka-clone"),
+    binary: path.resolve(process.env.BENCH_BINARY || selfBinary()),
     workDir: "",
     recordSizes: envSizes("BENCH_RECORD_SIZES", [100, 1024]),
     phases: envPhases("BENCH_PHASES"),
@@ -130,3 +129,13 @@ export function loadBrokerBenchConfig(argv: string[]): BrokerBenchConfig {
 }
 
 export { MIB };
+
+/** The broker under test is this very executable when compiled; run from source, the build's output. */
+function selfBinary(): string {
+  return import.meta.url.includes("/$bunfs/") ? process.execPath : "dist/kafka-clone";
+}
+
+export function freeBytes(dir: string): number {
+  const stats = fs.statfsSync(dir);
+  return Number(stats.bavail) * Number(stats.bsize);
+}

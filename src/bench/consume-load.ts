@@ -3,7 +3,7 @@
  * delivers it, and an end-to-end receiver that reads the send time a paced
  * producer stamped into each value.
  */
-import { Consumer, type ConsumerOptions } from "../../src/client/consumer";
+import { Consumer, type ConsumerOptions } from "../client/consumer";
 import { LatencyRecorder, type LatencySummary } from "./latency";
 import { Meter, type ProcessProbe, type Usage } from "./meter";
 

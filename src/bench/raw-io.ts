@@ -5,7 +5,7 @@
  * own steps: both then meet the same disk conditions.
  */
 import fs from "node:fs";
-import { MIB } from "./config";
+const MIB = 1024 * 1024;
 
 const POSIX_FADV_DONTNEED = 4;
 

@@ -3,7 +3,7 @@
  * paced driver that sends at a fixed rate on a monotonic clock and records
  * each record's send() → acknowledgement latency.
  */
-import type { Producer } from "../../src/client/producer";
+import type { Producer } from "../client/producer";
 import { LatencyRecorder, type LatencySummary } from "./latency";
 import { Meter, type ProcessProbe, type Usage } from "./meter";
 

@@ -1,5 +1,5 @@
 /**
- * `make bench`: the broker end to end, in one run. One broker process (the
+ * `make bench` (`kafka-clone bench suite`): the broker end to end, in one run. One broker process (the
  * compiled binary, standalone, port 0) and this load process on loopback:
  *
  *   1. producer throughput, acks=all with group commit, 100 B and 1 KiB
@@ -12,7 +12,7 @@
  *
  * Prints figures and the issue's targets (PASS/MISS); asserts nothing about
  * speed. `--json` (or BENCH_JSON=1) prints one JSON object instead. Sizes and
- * producer settings come from the environment (lib/broker-config.ts):
+ * producer settings come from the environment (broker-config.ts):
  *   BENCH_RECORD_SIZES (100,1024), BENCH_PHASES (throughput,consume,ack,e2e),
  *   BENCH_PRODUCE_SECONDS / BENCH_PRODUCE_MB, BENCH_OUTSTANDING, BENCH_BATCH_KB,
  *   BENCH_LINGER_MS, BENCH_MAX_IN_FLIGHT, BENCH_MAX_REQUEST_KB, BENCH_PARTITIONS,
@@ -25,16 +25,16 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Admin } from "../src/client/admin";
-import type { HostPort } from "../src/client/addresses";
-import { Producer } from "../src/client/producer";
-import { type BrokerBenchConfig, loadBrokerBenchConfig, MIB, type ProducerSettings } from "./lib/broker-config";
-import { type BrokerProcess, startBroker } from "./lib/broker-process";
-import { type BrokerBenchResults, evaluateTargets, type LatencyRow, renderTable, type ThroughputRow } from "./lib/broker-report";
-import { EndToEndReceiver, runReadBack, STAMP_BYTES, stampValue } from "./lib/consume-load";
-import { probeFsyncLatency } from "./lib/fsync-probe";
-import { runPaced, ThroughputDriver } from "./lib/produce-load";
-import { prefaultMemory, RawAppender } from "./lib/raw-io";
+import { Admin } from "../client/admin";
+import type { HostPort } from "../client/addresses";
+import { Producer } from "../client/producer";
+import { type BrokerBenchConfig, loadBrokerBenchConfig, MIB, type ProducerSettings } from "./broker-config";
+import { type BrokerProcess, startBroker } from "./broker-process";
+import { type BrokerBenchResults, evaluateTargets, type LatencyRow, renderTable, type ThroughputRow } from "./broker-report";
+import { EndToEndReceiver, runReadBack, STAMP_BYTES, stampValue } from "./consume-load";
+import { probeFsyncLatency } from "./fsync-probe";
+import { runPaced, ThroughputDriver } from "./produce-load";
+import { prefaultMemory, RawAppender } from "./raw-io";
 
 function progress(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
@@ -214,8 +214,9 @@ async function run(config: BrokerBenchConfig, setBroker: (broker: BrokerProcess)
   return { ...results, targets: evaluateTargets(results) };
 }
 
-async function main(): Promise<void> {
-  const config = loadBrokerBenchConfig(process.argv.slice(2));
+/** `kafka-clone bench suite` (what `make bench` runs): every phase against a broker of its own. */
+export async function runBrokerSuite(argv: string[]): Promise<void> {
+  const config = loadBrokerBenchConfig(argv);
   let broker: BrokerProcess | null = null;
   const cleanupSync = () => {
     broker?.kill();
@@ -244,5 +245,3 @@ async function main(): Promise<void> {
     cleanupSync();
   }
 }
-
-await main();
