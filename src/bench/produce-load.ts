@@ -150,12 +150,17 @@ export interface PacedOptions {
  * Sends `rate` records/s for `seconds` on the monotonic clock: each timer tick
  * sends every record that is due by now, so the average rate holds even when
  * ticks come late. Latency is measured per record from its send() call to its
- * promise resolving. Each record gets its own value buffer (the stamp differs).
+ * promise resolving. Every value is stamped into one reused buffer: once the
+ * topic's partition count is known (looked up first), send() copies the value
+ * into its batch before returning, so the load adds no garbage per record
+ * (1 KiB copies at 20,000/s made the load process's GC pauses its p99).
  */
 export async function runPaced(producer: Producer, topic: string, options: PacedOptions, broker: ProcessProbe): Promise<PacedResult> {
   const recorder = new LatencyRecorder();
   const tickLag = new LatencyRecorder();
-  const template = fillRandom(new Uint8Array(options.recordBytes), options.recordBytes + 1);
+  const value = fillRandom(new Uint8Array(options.recordBytes), options.recordBytes + 1);
+  const record = { value };
+  await producer.partitionCount(topic);
   const total = Math.round(options.rate * (options.warmupSeconds + options.seconds));
   const warmupRecords = Math.round(options.rate * options.warmupSeconds);
   const msPerRecord = 1000 / options.rate;
@@ -175,11 +180,10 @@ export async function runPaced(producer: Producer, topic: string, options: Paced
         measuredStart = performance.now();
         meter.start();
       }
-      const value = template.slice();
       const measured = sent >= warmupRecords;
       const sendTime = performance.now();
       options.stamp?.(value, sendTime, measured);
-      producer.send(topic, { value }).then(
+      producer.send(topic, record).then(
         () => {
           settled++;
           if (measured) recorder.recordMs(performance.now() - sendTime);

@@ -33,18 +33,33 @@ export class SealedBatch {
   }
 }
 
+const MIN_INITIAL_CAPACITY = 4096;
+
 export class PartitionAccumulator {
   private builder: BatchBuilder;
   private settlers: Settlers[] = [];
   private linger: ReturnType<typeof setTimeout> | null = null;
   private lingerImmediate: ReturnType<typeof setImmediate> | null = null;
+  /** The size the last sealed batch reached: the next one starts with about that much room. */
+  private lastBatchBytes: number;
 
   constructor(
     readonly topic: string,
     readonly partition: number,
     private readonly batchBytes: number,
   ) {
-    this.builder = new BatchBuilder(batchBytes + 1024);
+    this.lastBatchBytes = batchBytes;
+    this.builder = new BatchBuilder(this.initialCapacity());
+  }
+
+  /**
+   * Full batches get a buffer of batchBytes at once; batches that linger out
+   * small (a moderate rate) get about what the last one used, so a producer
+   * sealing a few KiB every millisecond does not allocate (and the GC reclaim)
+   * batchBytes each time. A batch that outgrows it grows by doubling.
+   */
+  private initialCapacity(): number {
+    return Math.min(this.batchBytes + 1024, Math.max(MIN_INITIAL_CAPACITY, Math.ceil(this.lastBatchBytes * 1.5)));
   }
 
   get sizeBytes(): number {
@@ -88,7 +103,8 @@ export class PartitionAccumulator {
     if (this.builder.recordCount === 0) return null;
     const frame = this.builder.build(identity);
     const batch = new SealedBatch(this.topic, this.partition, frame, this.builder.recordCount, deadline, this.settlers, identity?.baseSequence ?? -1);
-    this.builder = new BatchBuilder(this.batchBytes + 1024);
+    this.lastBatchBytes = frame.length;
+    this.builder = new BatchBuilder(this.initialCapacity());
     this.settlers = [];
     return batch;
   }
