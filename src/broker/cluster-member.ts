@@ -49,6 +49,7 @@ export class ClusterMember {
   private sessionTimeoutMs: number | null = null;
   /** Main-thread time since which the lease of the led epoch has not been held, or null. */
   private leaseMissingSince: number | null = null;
+  private stopping = false;
   private readonly termFile: string;
   readonly stats = { elections: 0, takeovers: 0, stepDowns: 0 };
 
@@ -67,6 +68,12 @@ export class ClusterMember {
     this.transport = new ElectionTransport((message) => this.apply(this.bully.onMessage(message.from, message)), logger.child("election"));
     this.worker = new Worker(zkSessionWorkerPath());
     this.worker.onerror = (event) => this.logger.error("zookeeper-session worker failed", { error: event.message });
+    // Without its session the broker can neither heartbeat nor hold a lease: better gone than a silent zombie.
+    this.worker.addEventListener("close", () => {
+      if (this.stopping) return;
+      this.logger.error("the zookeeper-session worker stopped; exiting");
+      process.exit(1);
+    });
     broker.setLeaseCheck((epoch) => this.lease.holds(epoch));
   }
 
@@ -104,6 +111,7 @@ export class ClusterMember {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.leaseWatch) clearInterval(this.leaseWatch);
     if (this.clockPings) clearInterval(this.clockPings);
     for (const timer of this.timers.values()) clearTimeout(timer);
@@ -280,9 +288,11 @@ export class ClusterMember {
   }
 
   /**
-   * Acks stop the moment the lease is not held (Broker checks it). A lease
-   * missing for a whole session timeout is given up: by then the zookeeper
-   * may have declared this broker dead and let another take over.
+   * Acks stop the moment the lease is not held (Broker checks it). The logs
+   * stay open for a while, so a zookeeper that restarts can confirm this
+   * broker again at the same epoch (no election, no new epoch); a lease
+   * missing for two session timeouts is given up, since a zookeeper that is
+   * up but out of reach will have declared this broker dead by then.
    */
   private checkLease(): void {
     if (this.leading === null || this.broker.role !== "active") {
@@ -295,7 +305,7 @@ export class ClusterMember {
       return;
     }
     this.leaseMissingSince ??= now;
-    if (now - this.leaseMissingSince > (this.sessionTimeoutMs ?? 0)) {
+    if (now - this.leaseMissingSince > 2 * (this.sessionTimeoutMs ?? 0)) {
       void this.leave(`lease not held for ${Math.round(now - this.leaseMissingSince)} ms`);
     }
   }

@@ -72,7 +72,11 @@ async function start(message: Extract<ToZkSession, { type: "init" }>): Promise<v
   sender = new HeartbeatSender(message.identity);
   leaseBuffer = message.lease;
   udpSocket = await Bun.udpSocket({
-    socket: { data: (_socket, data) => onAck(data) },
+    socket: {
+      data: (_socket, data) => onAck(data),
+      // ECONNREFUSED (ICMP port unreachable) while the zookeeper is down or restarting: keep heartbeating.
+      error: (...args: unknown[]) => noteSendError(args.find((arg) => arg instanceof Error)),
+    },
   });
   timers.push(setInterval(sendHeartbeat, message.heartbeatIntervalMs));
   timers.push(setInterval(checkLease, LEASE_CHECK_MS));
@@ -95,7 +99,21 @@ async function start(message: Extract<ToZkSession, { type: "init" }>): Promise<v
 function sendHeartbeat(): void {
   if (!init || !sender || !udpSocket) return;
   const heartbeat = sender.next(performance.now(), status);
-  udpSocket.send(encodeHeartbeat(heartbeat), init.zookeeper.port, init.zookeeper.host);
+  try {
+    udpSocket.send(encodeHeartbeat(heartbeat), init.zookeeper.port, init.zookeeper.host);
+  } catch (error) {
+    noteSendError(error);
+  }
+}
+
+let sendErrors = 0;
+
+/** Heartbeats are best effort; errors are counted and logged now and then, never fatal. */
+function noteSendError(error: unknown): void {
+  if (sendErrors++ % 100 === 0) {
+    const reason = error instanceof Error ? error.message : String(error);
+    post({ type: "log", level: "warn", message: "heartbeat socket error (is the zookeeper running?)", fields: { error: reason, total: sendErrors } });
+  }
 }
 
 function onAck(data: Uint8Array): void {

@@ -4,6 +4,7 @@
  * full. Every process is started through harness.ts, so every one is killed
  * when the test file ends.
  */
+import { afterEach } from "bun:test";
 import net from "node:net";
 import type { ClusterClientOptions } from "../../src/client/cluster-client";
 import { Admin } from "../../src/client/admin";
@@ -126,6 +127,18 @@ export async function freePort(): Promise<number> {
   throw new Error("no port free for both TCP and UDP");
 }
 
+const clusters: TestCluster[] = [];
+
+/** KC_DUMP_LOGS=1 prints every cluster process's stderr after each test (for debugging a failure). */
+afterEach(() => {
+  for (const cluster of clusters.splice(0)) {
+    if (!process.env.KC_DUMP_LOGS) continue;
+    for (const [name, proc] of [["zookeeper", cluster.zk], ...[...cluster.brokers].map(([id, b]) => [`broker ${id}`, b] as const)] as const) {
+      console.log(`----- ${name} -----\n${proc.stderr()}`);
+    }
+  }
+});
+
 /** A zookeeper and brokers sharing one data directory. */
 export class TestCluster {
   readonly brokers = new Map<number, ClusterBroker>();
@@ -146,6 +159,7 @@ export class TestCluster {
   }): Promise<TestCluster> {
     const zk = await startZookeeper({ port: options.zkPort, sessionTimeoutMs: options.sessionTimeoutMs });
     const cluster = new TestCluster(zk, zk.address, options.dataDir ?? tempDir("kc-cluster-"), options.brokerArgs ?? []);
+    clusters.push(cluster);
     await Promise.all(options.brokerIds.map((id) => cluster.startBroker(id)));
     return cluster;
   }
