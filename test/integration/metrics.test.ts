@@ -7,6 +7,8 @@ import { describe, expect, test } from "bun:test";
 import { Admin } from "../../src/client/admin";
 import { Consumer } from "../../src/client/consumer";
 import { Producer } from "../../src/client/producer";
+import { RpcConnection } from "../../src/net/rpc-connection";
+import { API } from "../../src/protocol/api";
 import { startClusterBroker } from "./cluster-harness";
 import { startServer, startStandaloneBroker, tempDir, waitUntil } from "./harness";
 import { sampleValue, scrape } from "./prometheus-text";
@@ -67,6 +69,15 @@ describe("Prometheus metrics", () => {
     expect(sampleValue(samples, "kafka_clone_request_duration_seconds_count", { api: "produce" })).toBe(sampleValue(samples, "kafka_clone_requests_total", { api: "produce" }));
     expect(sampleValue(samples, "kafka_clone_fsync_duration_seconds_count")).toBeGreaterThan(0);
     expect(sampleValue(samples, "kafka_clone_request_duration_seconds_bucket", { api: "produce", le: "+Inf" })).toBe(sampleValue(samples, "kafka_clone_requests_total", { api: "produce" }));
+
+    // An outside commit (allowed while the group has no members) makes the group's lag visible.
+    const connection = await RpcConnection.connect({ host: "127.0.0.1", port: broker.port });
+    await connection.request(API.commitOffsets, { groupId: "readers", memberId: null, generationId: -1, offsets: [{ topic: "metered", partition: 0, offset: 0 }] });
+    connection.close();
+    const lagged = await scrape(metricsPort);
+    const partition0 = sampleValue(lagged.samples, "kafka_clone_log_high_watermark", { topic: "metered", partition: "0" });
+    expect(partition0).toBeGreaterThan(0);
+    expect(sampleValue(lagged.samples, "kafka_clone_consumer_group_lag", { group: "readers", topic: "metered", partition: "0" })).toBe(partition0);
 
     const notFound = await fetch(`http://127.0.0.1:${metricsPort}/`);
     expect(notFound.status).toBe(404);
