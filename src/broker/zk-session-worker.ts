@@ -9,7 +9,7 @@ import type { udp } from "bun";
 import { LeaderLease, defaultLeaseMs } from "../election/leader-lease";
 import { RpcConnection } from "../net/rpc-connection";
 import { ZK_API, type ZkClaimResponse, type ZkViewResponse } from "../protocol/api";
-import { decodeHeartbeatAck, encodeHeartbeat } from "../protocol/heartbeat-codec";
+import { openHeartbeatAck, sealHeartbeat } from "../zookeeper/heartbeat-checksum";
 import { HeartbeatSender, type BrokerStatus } from "../zookeeper/heartbeat-sender";
 import { publishLease } from "./shared-lease";
 import type { FromZkSession, ToZkSession } from "./zk-session-messages";
@@ -100,7 +100,7 @@ function sendHeartbeat(): void {
   if (!init || !sender || !udpSocket) return;
   const heartbeat = sender.next(performance.now(), status);
   try {
-    udpSocket.send(encodeHeartbeat(heartbeat), init.zookeeper.port, init.zookeeper.host);
+    udpSocket.send(sealHeartbeat(heartbeat), init.zookeeper.port, init.zookeeper.host);
   } catch (error) {
     noteSendError(error);
   }
@@ -119,7 +119,7 @@ function noteSendError(error: unknown): void {
 function onAck(data: Uint8Array): void {
   let accepted;
   try {
-    accepted = sender?.onAck(decodeHeartbeatAck(data));
+    accepted = sender?.onAck(openHeartbeatAck(data));
   } catch {
     return;
   }

@@ -9,7 +9,7 @@ import { RpcDispatcher } from "../net/rpc-server";
 import { listenTcp, type TcpServer } from "../net/tcp";
 import { ZK_API, type ZkBrokerStatus, type ZkClaimResponse, type ZkViewResponse } from "../protocol/api";
 import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/frame-codec";
-import { decodeHeartbeat, encodeHeartbeatAck } from "../protocol/heartbeat-codec";
+import { openHeartbeat, sealHeartbeatAck } from "./heartbeat-checksum";
 import { readZkClaimRequest } from "../protocol/requests";
 import { randomIncarnation } from "./heartbeat-sender";
 import { ClusterHistory, type FailoverRecord } from "./cluster-history";
@@ -97,9 +97,9 @@ export class ZookeeperServer {
   private onDatagram(data: Uint8Array, port: number, address: string): void {
     let ackBytes: Uint8Array;
     try {
-      const outcome = this.registry.onHeartbeat(decodeHeartbeat(data), performance.now());
+      const outcome = this.registry.onHeartbeat(openHeartbeat(data), performance.now());
       if (!outcome.accepted) return;
-      ackBytes = encodeHeartbeatAck(outcome.ack);
+      ackBytes = sealHeartbeatAck(outcome.ack);
     } catch (error) {
       if (this.garbledDatagrams++ % 1000 === 0) {
         this.logger.warn("ignoring a malformed heartbeat datagram", { from: `${address}:${port}`, error: (error as Error).message, total: this.garbledDatagrams });
