@@ -58,17 +58,29 @@ export const produceCommand = defineCommand({
       if (separator !== null && separator.length === 0) throw new KafkaCloneError("INVALID_ARGUMENT", "--key-separator cannot be empty");
       const lines = a.message !== undefined ? single(encoder.encode(a.message)) : readLines(Bun.stdin.stream());
 
-      const window: Promise<RecordMetadata | KafkaCloneError>[] = [];
+      // Records not yet reported, in input order; each is reported (with --verbose, printed) as soon
+      // as it and every record before it are settled, so a producer fed line by line shows its acks live.
+      const window: { result: RecordMetadata | KafkaCloneError | null }[] = [];
       let failures = 0;
       let firstFailure: KafkaCloneError | null = null;
-      const settleOldest = async () => {
-        const result = await window.shift()!;
-        if (result instanceof KafkaCloneError) {
-          failures++;
-          firstFailure ??= result;
-        } else if (a.verbose) {
-          process.stdout.write(`${JSON.stringify({ partition: result.partition, offset: result.offset })}\n`);
+      let roomOrEmpty: (() => void) | null = null;
+      const drain = () => {
+        let out = "";
+        while (window.length > 0 && window[0]!.result !== null) {
+          const result = window.shift()!.result!;
+          if (result instanceof KafkaCloneError) {
+            failures++;
+            firstFailure ??= result;
+          } else if (a.verbose) {
+            out += `${JSON.stringify({ partition: result.partition, offset: result.offset })}\n`;
+          }
         }
+        if (out.length > 0) process.stdout.write(out);
+        roomOrEmpty?.();
+      };
+      const waitFor = async (done: () => boolean) => {
+        while (!done()) await new Promise<void>((resolve) => (roomOrEmpty = resolve));
+        roomOrEmpty = null;
       };
       for await (const line of lines) {
         let key: Uint8Array | null = fixedKey;
@@ -77,13 +89,22 @@ export const produceCommand = defineCommand({
           const parts = splitOnce(line, separator);
           if (parts) [key, value] = parts;
         }
-        window.push(
-          producer.send(topic, { key, value, partition }).catch((error: KafkaCloneError) => error),
+        const entry: (typeof window)[number] = { result: null };
+        window.push(entry);
+        producer.send(topic, { key, value, partition }).then(
+          (metadata) => {
+            entry.result = metadata;
+            drain();
+          },
+          (error: KafkaCloneError) => {
+            entry.result = error;
+            drain();
+          },
         );
-        if (window.length >= MAX_UNACKNOWLEDGED) await settleOldest();
+        if (window.length >= MAX_UNACKNOWLEDGED) await waitFor(() => window.length < MAX_UNACKNOWLEDGED);
       }
       await producer.flush();
-      while (window.length > 0) await settleOldest();
+      await waitFor(() => window.length === 0);
       await producer.close();
       if (firstFailure !== null) {
         throw new KafkaCloneError((firstFailure as KafkaCloneError).code, `${failures} record(s) not acknowledged; first error: ${(firstFailure as KafkaCloneError).message}`);

@@ -165,6 +165,31 @@ export function spawnCli(args: string[], options: { cwd?: string } = {}): Subpro
   return proc;
 }
 
+/** Like spawnCli, with a stdin the test writes to as it goes (proc.stdin.write / end). */
+export function spawnCliWithInput(args: string[], options: { cwd?: string } = {}): Subprocess<"pipe", "pipe", "pipe"> {
+  const proc = Bun.spawn([BINARY, ...args], { cwd: options.cwd, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  running.add(proc);
+  proc.exited.then(() => running.delete(proc));
+  return proc;
+}
+
+/** Collects a stream's text as it arrives; `lines()` are the complete lines so far. */
+export function collectText(stream: ReadableStream<Uint8Array>): { text(): string; lines(): string[]; done: Promise<void> } {
+  let text = "";
+  const decoder = new TextDecoder();
+  const done = (async () => {
+    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
+  })();
+  return {
+    text: () => text,
+    lines: () => {
+      const end = text.lastIndexOf("\n");
+      return end < 0 ? [] : text.slice(0, end).split("\n");
+    },
+    done,
+  };
+}
+
 /** A standalone broker on port 0 with its own data directory. */
 export async function startStandaloneBroker(extraArgs: string[] = [], dataDir = tempDir()): Promise<ServerProcess & { dataDir: string }> {
   const server = await startServer(["broker", "--id", "1", "--port", "0", "--standalone", "--data-dir", dataDir, ...extraArgs]);
