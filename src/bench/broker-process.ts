@@ -10,6 +10,8 @@ import { type ProcessProbe, schedWaitSeconds } from "./meter";
 export interface BrokerProcess extends ProcessProbe {
   host: string;
   port: number;
+  /** The broker's Prometheus port, when it was started with one. */
+  metricsPort: number | null;
   pid: number;
   /** User + system CPU seconds the broker used so far (NaN where /proc is missing). */
   cpuSeconds(): number;
@@ -91,6 +93,7 @@ export async function startBroker(binary: string, dataDir: string, extraArgs: st
   return {
     host: String(ready.host ?? "127.0.0.1"),
     port: Number(ready.port),
+    metricsPort: typeof ready.metricsPort === "number" ? ready.metricsPort : null,
     pid: proc.pid,
     cpuSeconds: () => procCpuSeconds(proc.pid),
     waitSeconds: () => schedWaitSeconds(proc.pid),

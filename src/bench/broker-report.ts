@@ -1,5 +1,6 @@
 /** `make bench` figures as a readable table, and the issue's targets with PASS/MISS markers. */
 import type { ProducerSettings } from "./broker-config";
+import type { BrokerLatencyView } from "./broker-histograms";
 import type { ReadBackResult } from "./consume-load";
 import type { FsyncProbeResult } from "./fsync-probe";
 import type { LatencySummary } from "./latency";
@@ -18,6 +19,8 @@ export interface LatencyRow extends PacedResult {
   kind: "produce-ack" | "end-to-end";
   /** For end-to-end rows: produce call → consumer receives. `ack` is then the producer's own view. */
   endToEnd: LatencySummary | null;
+  /** The broker's histograms over the same stretch (null without its metrics port). */
+  broker: BrokerLatencyView | null;
 }
 
 export interface Target {
@@ -44,6 +47,12 @@ const cores = (u: Usage) => `${fmt(u.clientCores, 2)} / ${fmt(u.brokerCores, 2)}
 const waits = (u: Usage) => (Number.isNaN(u.clientCpuWait) ? "-" : `${pct(u.clientCpuWait)} / ${pct(u.brokerCpuWait)}`);
 const perRecord = (u: Usage, recordsPerSec: number) =>
   `${fmt((u.clientCores * 1e6) / recordsPerSec, 2)} / ${fmt((u.brokerCores * 1e6) / recordsPerSec, 2)}`;
+function brokerColumn(view: BrokerLatencyView | null): string {
+  if (!view || view.produce.count === 0) return "-";
+  const bound = (n: number) => (Number.isNaN(n) ? "-" : `≤${ms(n)}`);
+  const share = (n: number) => (Number.isNaN(n) ? "-" : `${fmt(n * 100, 1)}%`);
+  return `${bound(view.produce.p99AtMostMs)} (${share(view.produce.over5ms)}) / ${bound(view.fsync.p99AtMostMs)} (${share(view.fsync.over5ms)})`;
+}
 const recordLabel = (n: number) => (n >= 1024 && n % 1024 === 0 ? `${n / 1024} KiB` : `${n} B`);
 
 function table(header: string[], rows: string[][]): string[] {
@@ -162,6 +171,7 @@ function latencySection(r: BrokerBenchResults): string[] {
       fmt(summary.count),
       fmt(l.achievedRate),
       `${ms(l.tickLag.p99)} / ${ms(l.tickLag.max)}`,
+      brokerColumn(l.broker),
       cores(l),
       waits(l),
     ];
@@ -169,15 +179,17 @@ function latencySection(r: BrokerBenchResults): string[] {
   const probe = r.fsyncProbe;
   if (probe) {
     const p = probe.latency;
-    rows.push([`${fmt(probe.writeBytes / 1024)} KiB`, "disk: write+fdatasync", ms(p.p50), ms(p.p99), ms(p.p999), ms(p.max), fmt(p.count), fmt(probe.perSecond), "-", "-", "-"]);
+    rows.push([`${fmt(probe.writeBytes / 1024)} KiB`, "disk: write+fdatasync", ms(p.p50), ms(p.p99), ms(p.p999), ms(p.max), fmt(p.count), fmt(probe.perSecond), "-", "-", "-", "-"]);
   }
   return [
     "",
     `Latency at ${fmt(s.rate)} records/s (paced on the monotonic clock; ms)`,
     `  producer: ${describe(s.latency)}`,
-    ...table(["record", "measured", "p50", "p99", "p99.9", "max", "records", "rate/s", "wake lag p99/max", "CPU client/broker", "CPU wait"], rows),
+    ...table(["record", "measured", "p50", "p99", "p99.9", "max", "records", "rate/s", "wake lag p99/max", "broker produce/fsync p99 (>5 ms)", "CPU client/broker", "CPU wait"], rows),
     "  (end-to-end: the send time travels in the record value; the consumer subscribed at latest, in the same process;",
     "   wake lag: how late the load process woke from its 1 ms sleeps, i.e. event-loop stalls plus time the OS kept it off a CPU;",
+    "   broker: the broker's own histograms (its metrics port) over the same stretch: produce requests from arrival to answer and its",
+    "   group-commit fdatasyncs, as the upper bound of the bucket holding the p99, and the share above 5 ms;",
     "   disk: the same disk's own latency just before, small appends + fdatasync from this process, the floor under acks=all)",
   ];
 }

@@ -29,6 +29,7 @@ import { Admin } from "../client/admin";
 import type { HostPort } from "../client/addresses";
 import { Producer } from "../client/producer";
 import { type BrokerBenchConfig, loadBrokerBenchConfig, MIB, type ProducerSettings } from "./broker-config";
+import { type BrokerLatencyView, brokerView, type HistogramSnapshot, scrapeHistograms } from "./broker-histograms";
 import { type BrokerProcess, startBroker } from "./broker-process";
 import { type BrokerBenchResults, evaluateTargets, type LatencyRow, renderTable, type ThroughputRow } from "./broker-report";
 import { EndToEndReceiver, runReadBack, STAMP_BYTES, stampValue } from "./consume-load";
@@ -62,6 +63,17 @@ class Run {
   ) {
     this.bootstrap = [{ host: broker.host, port: broker.port }];
     this.admin = new Admin({ bootstrap: this.bootstrap });
+  }
+
+  /** The broker's produce and fsync histograms over the measured part of a phase. */
+  brokerView(): { start: () => void; finish: () => Promise<BrokerLatencyView | null> } {
+    let before: Promise<HistogramSnapshot | null> = Promise.resolve(null);
+    return {
+      start: () => {
+        before = scrapeHistograms(this.broker.host, this.broker.metricsPort);
+      },
+      finish: async () => brokerView(await before, await scrapeHistograms(this.broker.host, this.broker.metricsPort)),
+    };
   }
 
   producer(settings: ProducerSettings): Producer {
@@ -123,13 +135,14 @@ class Run {
     const topic = await this.topic(`latency-${recordBytes}`);
     const producer = this.producer(c.latency);
     try {
+      const view = this.brokerView();
       const paced = await runPaced(
         producer,
         topic,
-        { recordBytes, rate: c.rate, seconds: c.latencySeconds, warmupSeconds: c.warmupSeconds },
+        { recordBytes, rate: c.rate, seconds: c.latencySeconds, warmupSeconds: c.warmupSeconds, onMeasuring: view.start },
         this.broker,
       );
-      return { ...paced, kind: "produce-ack", endToEnd: null };
+      return { ...paced, kind: "produce-ack", endToEnd: null, broker: await view.finish() };
     } finally {
       await producer.close();
     }
@@ -143,15 +156,23 @@ class Run {
     const producer = this.producer(c.latency);
     try {
       await receiver.start();
+      const view = this.brokerView();
       const paced = await runPaced(
         producer,
         topic,
-        { recordBytes: Math.max(recordBytes, STAMP_BYTES), rate: c.rate, seconds: c.latencySeconds, warmupSeconds: c.warmupSeconds, stamp: stampValue },
+        {
+          recordBytes: Math.max(recordBytes, STAMP_BYTES),
+          rate: c.rate,
+          seconds: c.latencySeconds,
+          warmupSeconds: c.warmupSeconds,
+          stamp: stampValue,
+          onMeasuring: view.start,
+        },
         this.broker,
       );
       const total = Math.round(c.rate * (c.warmupSeconds + c.latencySeconds));
       const endToEnd = await receiver.finish(total);
-      return { ...paced, kind: "end-to-end", endToEnd };
+      return { ...paced, kind: "end-to-end", endToEnd, broker: await view.finish() };
     } finally {
       receiver.close();
       await producer.close();
@@ -172,7 +193,7 @@ async function run(config: BrokerBenchConfig, setBroker: (broker: BrokerProcess)
   const dataDir = path.join(config.workDir, "broker");
   fs.mkdirSync(dataDir);
   progress(`starting ${config.binary} broker (data in ${dataDir})`);
-  const broker = await startBroker(config.binary, dataDir);
+  const broker = await startBroker(config.binary, dataDir, ["--metrics-port", "0"]);
   setBroker(broker);
   const r = new Run(config, broker, dataDir);
   const results: Omit<BrokerBenchResults, "targets"> = {

@@ -144,6 +144,8 @@ export interface PacedOptions {
   warmupSeconds: number;
   /** Called with each value before it is sent, e.g. to stamp the send time into it. */
   stamp?: (value: Uint8Array, sendTime: number, measured: boolean) => void;
+  /** Called when the warm-up ends and measuring starts. */
+  onMeasuring?: () => void;
 }
 
 /**
@@ -179,6 +181,7 @@ export async function runPaced(producer: Producer, topic: string, options: Paced
       if (sent === warmupRecords) {
         measuredStart = performance.now();
         meter.start();
+        options.onMeasuring?.();
       }
       const measured = sent >= warmupRecords;
       const sendTime = performance.now();
