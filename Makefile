@@ -38,6 +38,13 @@ test: typecheck $(BIN)
 unit: $(STAMP)
 	$(BUN) test test/unit
 
+# Every port fuzzed with many more cases than `make test` runs, from a fresh seed range each time
+# (FUZZ_SEED=<n> FUZZ_CASES=<n> picks them; a failure prints the pair that replays its batch).
+FUZZ_CASES ?= 50000
+FUZZ_SEED  ?= $(shell date +%s)
+fuzz: $(BIN)
+	FUZZ_CASES=$(FUZZ_CASES) FUZZ_SEED=$(FUZZ_SEED) $(BUN) test test/integration/fuzz-*.test.ts --timeout 3600000
+
 # The broker end to end: `kafka-clone bench suite` starts the compiled binary as a standalone broker
 # and loads it over loopback. BENCH_ARGS=--json prints one JSON object; sizes via BENCH_* (see README).
 bench: $(BIN)

@@ -7,6 +7,7 @@
  */
 import { Packr, Unpackr } from "msgpackr";
 import { KafkaCloneError } from "../errors";
+import { assertMsgpackBounds } from "../protocol/msgpack-bounds";
 import type { ElectionMessage } from "./election-types";
 
 export const ELECTION_CODEC_VERSION = 1;
@@ -29,6 +30,7 @@ export function encodeElectionMessage(message: ElectionMessage): Uint8Array {
 export function decodeElectionMessage(bytes: Uint8Array): ElectionMessage {
   if (!(bytes instanceof Uint8Array)) throw invalid("election message is not bytes");
   if (bytes.length > MAX_ELECTION_MESSAGE_SIZE) throw invalid("election message is too large");
+  assertMsgpackBounds(bytes, "election message");
   let value: unknown;
   try {
     value = unpackr.unpack(bytes);

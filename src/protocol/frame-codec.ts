@@ -11,6 +11,7 @@
  */
 import { Packr } from "msgpackr";
 import { KafkaCloneError } from "../errors";
+import { assertMsgpackBounds } from "./msgpack-bounds";
 
 export const DEFAULT_MAX_FRAME_BYTES = 100 * 1024 * 1024;
 const PREFIX = 8;
@@ -100,9 +101,11 @@ export function parseFrame(frame: Uint8Array): DecodedFrame {
   if (envelopeLength > frame.length - 4) {
     throw new KafkaCloneError("INVALID_REQUEST", `envelope length ${envelopeLength} exceeds the frame (${frame.length - 4} bytes)`);
   }
+  const packed = frame.subarray(4, 4 + envelopeLength);
+  assertMsgpackBounds(packed, "envelope");
   let envelope: unknown;
   try {
-    envelope = packr.unpack(frame.subarray(4, 4 + envelopeLength));
+    envelope = packr.unpack(packed);
   } catch (error) {
     throw new KafkaCloneError("INVALID_REQUEST", `envelope is not valid MessagePack: ${(error as Error).message}`);
   }

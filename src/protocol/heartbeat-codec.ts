@@ -18,6 +18,7 @@
  */
 import { Packr, Unpackr } from "msgpackr";
 import { KafkaCloneError } from "../errors";
+import { assertMsgpackBounds } from "./msgpack-bounds";
 
 export const HEARTBEAT_VERSION = 1;
 /** The largest IPv4 UDP payload; the encoder refuses anything bigger. */
@@ -215,6 +216,7 @@ function addresses(m: Map<unknown, unknown>): BrokerAddresses {
 }
 
 function unpackMap(body: Uint8Array): Map<unknown, unknown> {
+  assertMsgpackBounds(body, "datagram body");
   let value: unknown;
   try {
     value = unpackr.unpack(body);
