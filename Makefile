@@ -9,7 +9,7 @@ DATA_DIR ?= ./data
 TOPIC    ?= events
 ZK       ?= 127.0.0.1:2181
 
-.PHONY: all install build test typecheck unit bench bench-log bench-failover cluster produce consume chaos fuzz clean
+.PHONY: all install build test typecheck unit bench bench-groups bench-log bench-failover cluster produce consume chaos fuzz clean
 
 all: build
 
@@ -49,6 +49,12 @@ fuzz: $(BIN)
 # and loads it over loopback. BENCH_ARGS=--json prints one JSON object; sizes via BENCH_* (see README).
 bench: $(BIN)
 	$(BIN) bench suite $(BENCH_ARGS)
+	$(BIN) bench groups $(BENCH_ARGS)
+
+# Consumer groups: settle time after a member joins / leaves (median of 10) and a group of 3 against a
+# single consumer, with their own standalone broker; figures only. Sizes via BENCH_GROUP_* (see README).
+bench-groups: $(BIN)
+	$(BIN) bench groups $(BENCH_ARGS)
 
 # Storage engine benchmark: prints figures and the issue's targets, asserts nothing about speed.
 # BENCH_DIR=<dir> picks the disk (default ./data); BENCH_ARGS=--json prints one JSON object;

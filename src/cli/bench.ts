@@ -1,5 +1,7 @@
 import { defineCommand } from "citty";
 import { runBrokerSuite } from "../bench/broker-suite";
+import { runGroupMember } from "../bench/group-member";
+import { runGroupSuite } from "../bench/group-suite";
 import { benchConsume, benchEndToEnd, benchProduce, type PerfOptions, type PerfResult } from "../bench/perf-runs";
 import { renderPerfTable } from "../bench/perf-report";
 import { KafkaCloneError } from "../errors";
@@ -100,6 +102,34 @@ const suite = defineCommand({
     }),
 });
 
+const groups = defineCommand({
+  meta: {
+    name: "groups",
+    description:
+      "Consumer groups (part of `make bench`): settle time of a 3-member group on 12 partitions after a member joins and after one leaves (median of BENCH_GROUP_ROUNDS=10), " +
+      "and reading BENCH_GROUP_RECORDS records with a group of 3 against a single consumer; starts its own standalone broker; prints figures",
+  },
+  args: suiteArgs,
+  run: (context) =>
+    runOrExit(async () => {
+      const a = resolveArgs(context, suiteArgs, "bench");
+      await runGroupSuite(a.json ? ["--json"] : []);
+      process.exit(0);
+    }),
+});
+
+const groupMemberArgs = {
+  address: { type: "positional", description: "the broker, host:port", required: true },
+  topic: { type: "positional", description: "topic to read", required: true },
+  group: { type: "positional", description: "consumer group, or - for a plain consumer", required: true },
+} as const;
+
+const groupMember = defineCommand({
+  meta: { name: "group-member", description: "Internal to `bench groups`: one consumer process reporting its progress as JSON lines" },
+  args: groupMemberArgs,
+  run: (context) => runOrExit(() => runGroupMember(context.args.address, context.args.topic, context.args.group)),
+});
+
 export const benchCommand = defineCommand({
   meta: { name: "bench", description: "Measure a running cluster (produce, consume, e2e) or run the whole broker benchmark (suite)" },
   subCommands: {
@@ -107,5 +137,7 @@ export const benchCommand = defineCommand({
     consume: perfCommand("consume", "Read --records records from the topic's earliest offset and report throughput", consumeArgs, benchConsume),
     e2e: perfCommand("e2e", "Produce at --rate while a consumer reads; report end-to-end (send → receive) and ack latency percentiles", e2eArgs, benchEndToEnd),
     suite,
+    groups,
+    "group-member": groupMember,
   },
 });

@@ -12,7 +12,6 @@
  */
 import { asKafkaCloneError, KafkaCloneError } from "../errors";
 import { checkFrame } from "../log/batch-frame";
-import { decodeRecords } from "../log/record-codec";
 import {
   API,
   type OutOfRangePolicy,
@@ -27,6 +26,7 @@ import { fromWireError } from "../protocol/envelope";
 import type { RpcConnection } from "../net/rpc-connection";
 import type { ClusterClient } from "./cluster-client";
 import type { ConsumerRecord } from "./consumer";
+import { decodeFrameInto } from "./record-decoder";
 
 export interface StreamChunk {
   key: string;
@@ -214,9 +214,7 @@ export class PartitionStreams {
     for (let pos = 0; pos < data.length; ) {
       const check = checkFrame(data, pos);
       if (!check.ok) throw new KafkaCloneError("CORRUPT_MESSAGE", `${stream.key}: ${check.reason}`);
-      for (const record of decodeRecords(data, pos)) {
-        if (record.offset >= expected) records.push({ topic: stream.topic, partition: stream.partition, ...record });
-      }
+      decodeFrameInto(records, data, pos, check.header, stream.topic, stream.partition, expected);
       pos += check.header.frameSize;
     }
     stream.position = push.nextOffset;
