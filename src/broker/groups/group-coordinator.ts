@@ -11,6 +11,7 @@ import type { Logger } from "../../logger";
 import type { LogManager } from "../../log/log-manager";
 import {
   type CommitOffsetsRequest,
+  type DescribeGroupResponse,
   type FetchOffsetsRequest,
   type FetchOffsetsResponse,
   type GroupNudgePush,
@@ -155,7 +156,7 @@ export class GroupCoordinator {
     });
   }
 
-  describe(groupId: string) {
+  describe(groupId: string): DescribeGroupResponse {
     const group = this.groups.get(groupId);
     const commits = this.offsets.committed(groupId);
     if (!group && commits.length === 0) throw new KafkaCloneError("GROUP_NOT_FOUND", `group ${groupId} has no members and no commits`);
@@ -169,7 +170,7 @@ export class GroupCoordinator {
     }));
     return {
       groupId,
-      state: group?.state ?? ("Empty" as const),
+      state: group?.state ?? "Empty",
       generationId: group?.generationId ?? 0,
       assignor: group?.assignor ?? null,
       members,
