@@ -11,13 +11,12 @@
  * application still holds.
  */
 import { asKafkaCloneError, KafkaCloneError } from "../errors";
-import { API, type FetchOffsetsResponse, type MetadataResponse, PUSH, type TopicPartitions } from "../protocol/api";
+import { API, type MetadataResponse, PUSH, type TopicPartitions } from "../protocol/api";
 import { parseTpKey, toTopicPartitions, tpKey } from "../protocol/topic-partitions";
 import { ClusterClient, type ClusterClientOptions } from "./cluster-client";
 import type { ConsumerRecord } from "./consumer";
 import { GroupMembership } from "./group-membership";
 import { GroupOffsets } from "./group-offsets";
-import { coordinatorRequest } from "./group-rpc";
 import { PartitionStreams, type StreamChunk } from "./partition-streams";
 
 export interface GroupConsumerOptions extends Omit<ClusterClientOptions, "onPush" | "onDisconnect"> {
@@ -226,8 +225,7 @@ export class GroupConsumer {
   }
 
   private async assign(keys: string[]): Promise<void> {
-    const commits = await this.fetchCommitted(keys);
-    const committed = new Map(commits.offsets.map((c) => [tpKey(c.topic, c.partition), c.offset]));
+    const committed = await this.offsets.fetch(keys, () => this.closing);
     for (const key of keys) {
       const { topic, partition } = parseTpKey(key);
       const commit = committed.get(key);
@@ -240,18 +238,6 @@ export class GroupConsumer {
       return offset === undefined ? [] : [[key, offset]];
     }));
     this.emit({ type: "assigned", partitions: toTopicPartitions(keys), startOffsets });
-  }
-
-  /** The membership already holds these partitions, so give up only when the consumer does. */
-  private async fetchCommitted(keys: string[]): Promise<FetchOffsetsResponse> {
-    for (;;) {
-      try {
-        return await coordinatorRequest<FetchOffsetsResponse>(this.client, API.fetchOffsets, { groupId: this.options.groupId, topics: toTopicPartitions(keys) });
-      } catch (error) {
-        if (this.closing || !asKafkaCloneError(error).retriable) throw error;
-        await Bun.sleep(100);
-      }
-    }
   }
 
   private async revoke(keys: string[]): Promise<void> {

@@ -4,9 +4,9 @@
  * the positions that moved, one request at a time so a later commit can never
  * be overtaken by an earlier one.
  */
-import { KafkaCloneError } from "../errors";
-import { API } from "../protocol/api";
-import { parseTpKey, tpKey } from "../protocol/topic-partitions";
+import { asKafkaCloneError, KafkaCloneError } from "../errors";
+import { API, type FetchOffsetsResponse } from "../protocol/api";
+import { parseTpKey, toTopicPartitions, tpKey } from "../protocol/topic-partitions";
 import type { ClusterClient } from "./cluster-client";
 import { coordinatorRequest } from "./group-rpc";
 
@@ -20,6 +20,22 @@ export class GroupOffsets {
     private readonly groupId: string,
     private readonly member: () => { memberId: string | null; generationId: number },
   ) {}
+
+  /**
+   * The group's commits for `keys`. The member already holds these
+   * partitions, so it keeps asking until it gets an answer or `giveUp()`.
+   */
+  async fetch(keys: readonly string[], giveUp: () => boolean): Promise<Map<string, number>> {
+    for (;;) {
+      try {
+        const { offsets } = await coordinatorRequest<FetchOffsetsResponse>(this.client, API.fetchOffsets, { groupId: this.groupId, topics: toTopicPartitions(keys) });
+        return new Map(offsets.map((c) => [tpKey(c.topic, c.partition), c.offset]));
+      } catch (error) {
+        if (giveUp() || !asKafkaCloneError(error).retriable) throw error;
+        await Bun.sleep(100);
+      }
+    }
+  }
 
   /** The group's commit a partition is about to start from. */
   committedAt(key: string, offset: number): void {
