@@ -63,8 +63,10 @@ export async function startGroupSource(a: GroupFlags, topic: string, cluster: Cl
     batches: () => consumer.batches(),
     async finish(printed) {
       if (autoCommit) {
-        const assigned = new Set(consumer.assignment().flatMap((t) => t.partitions.map((p) => `${t.topic}:${p}`)));
-        const offsets = [...printed].filter(([key]) => assigned.has(key)).map(([key, offset]) => {
+        // Only partitions still read now, and only positions from this ownership of them (a partition
+        // revoked and given back starts at or after what this process printed the first time).
+        const processed = new Map(consumer.positions().map((p) => [`${p.topic}:${p.partition}`, p.offset]));
+        const offsets = [...printed].filter(([key, offset]) => offset >= (processed.get(key) ?? Infinity)).map(([key, offset]) => {
           const at = key.lastIndexOf(":");
           return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)), offset };
         });
