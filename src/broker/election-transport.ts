@@ -69,7 +69,14 @@ export class ElectionTransport {
       peer = { address, connection: null };
       this.peers.set(to, peer);
     }
-    const frame = lengthPrefixed(encodeElectionMessage(message));
+    let frame: Uint8Array;
+    try {
+      frame = lengthPrefixed(encodeElectionMessage(message));
+    } catch (error) {
+      // A message this broker cannot encode is a bug, never a reason to stop serving: drop it (delivery is best effort).
+      this.logger.error("cannot encode an election message", { to, type: message.type, error: asKafkaCloneError(error).message });
+      return;
+    }
     const current = peer;
     current.connection ??= connectTcp({
       host,

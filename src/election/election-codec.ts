@@ -8,6 +8,7 @@
 import { Packr, Unpackr } from "msgpackr";
 import { KafkaCloneError } from "../errors";
 import { assertMsgpackBounds } from "../protocol/msgpack-bounds";
+import { MAX_TERM_OR_EPOCH } from "../protocol/wire-values";
 import type { ElectionMessage } from "./election-types";
 
 export const ELECTION_CODEC_VERSION = 1;
@@ -44,7 +45,7 @@ export function decodeElectionMessage(bytes: Uint8Array): ElectionMessage {
 function read(m: Map<unknown, unknown>): ElectionMessage {
   if (m.get("v") !== ELECTION_CODEC_VERSION) throw invalid("unsupported election message version");
   const type = m.get("type");
-  const term = count(m, "term");
+  const term = count(m, "term", MAX_TERM_OR_EPOCH);
   const from = count(m, "from");
   if (from < 1) throw invalid("from must be a positive broker id");
   switch (type) {
@@ -52,16 +53,16 @@ function read(m: Map<unknown, unknown>): ElectionMessage {
     case "ANSWER":
       return { type, term, from };
     case "COORDINATOR":
-      return { type, term, from, epoch: count(m, "epoch") };
+      return { type, term, from, epoch: count(m, "epoch", MAX_TERM_OR_EPOCH) };
     default:
       throw invalid("unknown election message type");
   }
 }
 
-function count(m: Map<unknown, unknown>, key: string): number {
+function count(m: Map<unknown, unknown>, key: string, max = Number.MAX_SAFE_INTEGER): number {
   const v = m.get(key);
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
-    throw invalid(`${key} must be a non-negative safe integer`);
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0 || v > max) {
+    throw invalid(max === Number.MAX_SAFE_INTEGER ? `${key} must be a non-negative safe integer` : `${key} must be an integer, at least 0 and at most ${max}`);
   }
   return v;
 }

@@ -19,6 +19,7 @@
 import { Packr, Unpackr } from "msgpackr";
 import { KafkaCloneError } from "../errors";
 import { assertMsgpackBounds } from "./msgpack-bounds";
+import { MAX_TERM_OR_EPOCH } from "./wire-values";
 
 export const HEARTBEAT_VERSION = 1;
 /** The largest IPv4 UDP payload; the encoder refuses anything bigger. */
@@ -171,8 +172,8 @@ function readHeartbeat(m: Map<unknown, unknown>): Heartbeat {
     startedAtMs: count(m, "startedAtMs"),
     seq: count(m, "seq"),
     role: role(m, "role"),
-    epoch: count(m, "epoch"),
-    term: count(m, "term"),
+    epoch: count(m, "epoch", MAX_TERM_OR_EPOCH),
+    term: count(m, "term", MAX_TERM_OR_EPOCH),
     ...addresses(m),
   };
 }
@@ -199,7 +200,7 @@ function readAck(m: Map<unknown, unknown>): HeartbeatAck {
     seq: count(m, "seq"),
     view: {
       activeBrokerId: active === null ? null : brokerId(v, "activeBrokerId"),
-      epoch: count(v, "epoch"),
+      epoch: count(v, "epoch", MAX_TERM_OR_EPOCH),
       electionNeeded: bool(v, "electionNeeded"),
       brokers,
     },
@@ -232,10 +233,10 @@ function field(m: Map<unknown, unknown>, key: string): unknown {
   return m.get(key);
 }
 
-function count(m: Map<unknown, unknown>, key: string): number {
+function count(m: Map<unknown, unknown>, key: string, max = Number.MAX_SAFE_INTEGER): number {
   const v = field(m, key);
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
-    throw invalid(`${key} must be a non-negative safe integer`);
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0 || v > max) {
+    throw invalid(max === Number.MAX_SAFE_INTEGER ? `${key} must be a non-negative safe integer` : `${key} must be an integer, at least 0 and at most ${max}`);
   }
   return v;
 }

@@ -19,7 +19,7 @@ import {
   type TopicPartitions,
   type ZkClaimRequest,
 } from "./api";
-import { asArray, asInt, asObject, asOneOf, asString, optional } from "./wire-values";
+import { asArray, asInt, asObject, asOneOf, asString, MAX_TERM_OR_EPOCH, optional } from "./wire-values";
 
 const MAX_PARTITION = 9_999;
 const MAX_TIMESTAMP = 8_640_000_000_000_000;
@@ -129,7 +129,7 @@ export function readListOffsetsRequest(body: unknown): ListOffsetsRequest {
 
 export function readZkClaimRequest(body: unknown): ZkClaimRequest {
   const o = asObject(body, "claim request");
-  return { brokerId: asInt(o.brokerId, "brokerId", 1, 2 ** 31 - 1), epoch: asInt(o.epoch, "epoch", 1) };
+  return { brokerId: asInt(o.brokerId, "brokerId", 1, 2 ** 31 - 1), epoch: asInt(o.epoch, "epoch", 1, MAX_TERM_OR_EPOCH) };
 }
 
 // Consumer groups

@@ -11,6 +11,14 @@ function invalid(what: string, expected: string, value: unknown): never {
 
 export type WireObject = Record<string, unknown>;
 
+/**
+ * The largest election term or leader epoch a peer may send. Both only ever
+ * grow by one, so no cluster comes near this; a message carrying 2^53 - 1
+ * would push them past the safe integers, where +1 is no longer exact (one
+ * such election message made every broker fail to encode its heartbeats).
+ */
+export const MAX_TERM_OR_EPOCH = 2 ** 50;
+
 export function asObject(value: unknown, what: string): WireObject {
   if (value === null || typeof value !== "object" || Array.isArray(value) || value instanceof Uint8Array) {
     invalid(what, "an object", value);

@@ -159,7 +159,7 @@ function garbleValue(random: Random, value: unknown, depth: number): unknown {
 }
 
 const edgeValues: unknown[] = [
-  -1, 0, 1, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 53, -(2 ** 53), Number.MAX_SAFE_INTEGER + 2, 1.5, Number.NaN, Infinity,
+  -1, 0, 1, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 53, -(2 ** 53), Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER + 2, 1.5, Number.NaN, Infinity,
   "", "x".repeat(300), "../..", "__proto__", "constructor", null, true, [], {}, new Uint8Array(0),
 ];
 

@@ -8,7 +8,7 @@ import { mulberry32 } from "./simulator";
 const packr = new Packr({ useRecords: false });
 const messages: ElectionMessage[] = [
   { type: "ELECTION", term: 1, from: 2 },
-  { type: "ANSWER", term: 2 ** 53 - 1, from: 9 },
+  { type: "ANSWER", term: 2 ** 50, from: 9 },
   { type: "COORDINATOR", term: 0, from: 1, epoch: 77 },
 ];
 
@@ -30,6 +30,9 @@ describe("election codec", () => {
     const extra = { type: "ANSWER", term: 1, from: 2, epoch: 5, junk: "x" } as ElectionMessage;
     expect(decodeElectionMessage(encodeElectionMessage(extra))).toEqual({ type: "ANSWER", term: 1, from: 2 });
     expect(() => encodeElectionMessage({ type: "ELECTION", term: -1, from: 2 })).toThrow(KafkaCloneError);
+    // Terms and epochs stop well below 2^53, so a peer cannot push a counter past exact +1 arithmetic.
+    expect(() => encodeElectionMessage({ type: "ELECTION", term: 2 ** 50 + 1, from: 2 })).toThrow(KafkaCloneError);
+    expect(decodeOrInvalid(packr.pack({ v: 1, type: "COORDINATOR", term: 1, from: 2, epoch: 2 ** 53 - 1 }))).toBe("invalid");
   });
 
   test("every field is validated", () => {

@@ -120,7 +120,7 @@ describe("heartbeat codec", () => {
     const bad: Array<[keyof Heartbeat, unknown]> = [
       ["brokerId", 0], ["brokerId", -1], ["brokerId", 1.5], ["brokerId", "3"], ["brokerId", 2 ** 53],
       ["incarnation", -1], ["incarnation", null], ["startedAtMs", 1e300], ["seq", -1], ["seq", true],
-      ["role", "leader"], ["role", 1], ["epoch", -2], ["term", 0.1],
+      ["role", "leader"], ["role", 1], ["epoch", -2], ["term", 0.1], ["epoch", 2 ** 53 - 1], ["term", 2 ** 50 + 1],
       ["clientHost", ""], ["clientHost", "a".repeat(256)], ["clientHost", "a b"], ["clientHost", "a\n"],
       ["clientHost", 5], ["clientPort", 65_536], ["clientPort", -1], ["electionHost", "é"], ["electionPort", "1"],
     ];
