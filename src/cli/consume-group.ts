@@ -28,6 +28,8 @@ interface GroupFlags {
   partition?: string;
 }
 
+const EXIT_COMMIT_TIMEOUT_MS = 5000;
+
 /** A group member's record source for the consume loop. */
 export interface GroupSource {
   batches(): AsyncGenerator<ConsumerRecord[]>;
@@ -70,9 +72,11 @@ export async function startGroupSource(a: GroupFlags, topic: string, cluster: Cl
           const at = key.lastIndexOf(":");
           return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)), offset };
         });
-        await consumer.commit(offsets).catch((error) => logger.warn("commit on exit failed", { group: groupId, error: (error as Error).message }));
+        const committing = consumer.commit(offsets).catch((error) => logger.warn("commit on exit failed", { group: groupId, error: (error as Error).message }));
+        // With no broker reachable, exit anyway after a while (the records will be read again).
+        await Promise.race([committing, Bun.sleep(EXIT_COMMIT_TIMEOUT_MS)]);
       }
-      await consumer.close();
+      await consumer.close(EXIT_COMMIT_TIMEOUT_MS);
     },
   };
 }

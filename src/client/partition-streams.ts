@@ -106,8 +106,8 @@ export class PartitionStreams {
     if (!stream) return;
     this.forget(stream);
     this.queue = this.queue.filter((chunk) => chunk.key !== key);
-    const connection = this.client.current;
-    connection?.request(API.unsubscribe, { subscriptionId: stream.subscriptionId }).catch(() => {});
+    if (stream.subscriptionId < 0) return;
+    this.client.current?.request(API.unsubscribe, { subscriptionId: stream.subscriptionId }).catch(() => {});
   }
 
   take(): StreamChunk | undefined {
