@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { KafkaCloneError } from "../errors";
 import { createLogger, type Logger } from "../logger";
-import { nodeFileIO, type FileIO } from "./file-io";
+import { nodeFileIO, storageError, type FileIO } from "./file-io";
 import { DEFAULT_LOG_CONFIG, type LogConfig, resolveLogConfig } from "./log-config";
 import type { LogObserver } from "./log-observer";
 import type { PartitionLog } from "./partition-log";
@@ -121,6 +121,16 @@ export class LogManager {
   private openTopic(metadata: TopicMetadata, points: RecoveryPoints | null): OpenTopic {
     const config = resolveLogConfig(metadata.config, this.defaults);
     const logs: PartitionLog[] = [];
+    try {
+      this.openPartitions(metadata, points, config, logs);
+    } catch (error) {
+      for (const log of logs) void log.close().catch(() => {});
+      throw error;
+    }
+    return { metadata, config, logs };
+  }
+
+  private openPartitions(metadata: TopicMetadata, points: RecoveryPoints | null, config: LogConfig, logs: PartitionLog[]): void {
     for (let partition = 0; partition < metadata.partitions; partition++) {
       const key = partitionKey(metadata.name, partition);
       const recoveryPoint = points === null ? null : (points.get(key) ?? null);
@@ -133,7 +143,6 @@ export class LogManager {
       else if (report.scannedBytes > 0) this.logger.info("recovered partition", { topic: metadata.name, partition, ...report });
       logs.push(log);
     }
-    return { metadata, config, logs };
   }
 
   createTopic(name: string, partitions: number, overrides: Partial<LogConfig> = {}): TopicDescription {
@@ -145,12 +154,29 @@ export class LogManager {
     if (this.topics.has(name)) throw new KafkaCloneError("TOPIC_ALREADY_EXISTS", `topic ${name} already exists`);
     const metadata: TopicMetadata = { version: 1, name, partitions, config: overrides, createdAt: new Date().toISOString() };
     const staging = this.scratchDir("staging");
-    fs.mkdirSync(staging, { recursive: true });
-    for (let p = 0; p < partitions; p++) fs.mkdirSync(path.join(staging, String(p)));
-    writeTopicMetadata(staging, metadata);
-    fs.renameSync(staging, path.join(this.topicsDir, name));
-    syncDirectory(this.topicsDir);
-    this.topics.set(name, this.openTopic(metadata, new Map()));
+    const dir = path.join(this.topicsDir, name);
+    try {
+      fs.mkdirSync(staging, { recursive: true });
+      for (let p = 0; p < partitions; p++) fs.mkdirSync(path.join(staging, String(p)));
+      writeTopicMetadata(staging, metadata);
+      fs.renameSync(staging, dir);
+      syncDirectory(this.topicsDir);
+    } catch (error) {
+      // A full or failing disk: leave nothing half made behind.
+      fs.rmSync(staging, { recursive: true, force: true });
+      throw storageError(`creating topic ${name}`, error);
+    }
+    try {
+      this.topics.set(name, this.openTopic(metadata, new Map()));
+    } catch (error) {
+      // Its logs could not be created: take the directory away again, so no restart finds half a topic.
+      try {
+        fs.renameSync(dir, this.scratchDir("trash"));
+      } catch {
+        // The directory stays; the next start opens (and completes) it.
+      }
+      throw error instanceof KafkaCloneError ? error : storageError(`creating topic ${name}`, error);
+    }
     this.logger.info("created topic", { topic: name, partitions });
     return this.describeTopic(name);
   }
