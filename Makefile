@@ -62,6 +62,13 @@ bench-groups: $(BIN)
 bench-log: $(STAMP)
 	$(BUN) run bench/log-bench.ts $(BENCH_ARGS)
 
+# Failover: a zookeeper and three brokers (the compiled binary, default settings), a steady producer,
+# kill -9 of the active broker 10 times (restarted as a standby each time). Prints each unavailability
+# window, records lost and duplicated, spurious elections, median/max and the targets (PASS/MISS);
+# never fails on speed. BENCH_ARGS=--json; knobs BENCH_FAILOVER_* and BENCH_DIR (see bench/failover-bench.ts).
+bench-failover: $(STAMP) $(BIN)
+	$(BUN) run bench/failover-bench.ts $(BENCH_ARGS)
+
 # A zookeeper and three brokers on ./data in the foreground; Ctrl-C stops them all.
 cluster: $(BIN)
 	$(BIN) local-cluster --brokers 3 --data-dir $(DATA_DIR)

@@ -43,6 +43,13 @@ export interface ClusterClientOptions {
 }
 
 const RETRY_PAUSE_MS = 50;
+/**
+ * Between discovery rounds the pause grows from RETRY_PAUSE_MS to this. A
+ * failover names the new leader about one session timeout after the crash;
+ * a longer pause here would add itself to the client's downtime (at 500 ms,
+ * the new leader waited ~350 ms for clients to look again).
+ */
+const MAX_DISCOVERY_PAUSE_MS = 100;
 const DEFAULT_LEADER_WATCH_MS = 200;
 /** Errors after which the connection is not trusted any more. */
 const DROP_CONNECTION_ON = new Set(["NOT_LEADER", "NETWORK_ERROR", "LEADER_NOT_AVAILABLE", "REQUEST_TIMED_OUT"]);
@@ -130,7 +137,7 @@ export class ClusterClient {
         }
       }
       if (performance.now() >= deadline) break;
-      await Bun.sleep(Math.min(RETRY_PAUSE_MS * 2 ** Math.min(round, 4), 500));
+      await Bun.sleep(Math.min(RETRY_PAUSE_MS * 2 ** Math.min(round, 4), MAX_DISCOVERY_PAUSE_MS));
     }
     throw new KafkaCloneError("LEADER_NOT_AVAILABLE", `no active broker found: ${lastProblem}`);
   }

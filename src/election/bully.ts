@@ -55,8 +55,14 @@ export interface BullyTimeouts {
   claimBackoffMs: number;
 }
 
+/**
+ * answerTimeoutMs is only waited out when a broker the view lists as alive
+ * does not answer (a crashed one is not listed by then), so it costs nothing
+ * in an ordinary failover; 150 ms let a lower id win on a busy machine where
+ * the higher one took longer than that to answer.
+ */
 export const DEFAULT_TIMEOUTS: Readonly<BullyTimeouts> = {
-  answerTimeoutMs: 150,
+  answerTimeoutMs: 300,
   coordinatorTimeoutMs: 500,
   claimTimeoutMs: 1000,
   claimBackoffMs: 300,

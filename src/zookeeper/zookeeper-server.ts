@@ -71,7 +71,12 @@ export class ZookeeperServer {
         this.udpSocket = await Bun.udpSocket({
           hostname: this.options.host,
           port: tcp.port,
-          socket: { data: (_socket, data, port, address) => this.onDatagram(data, port, address) },
+          socket: {
+            data: (_socket, data, port, address) => this.onDatagram(data, port, address),
+            // An ack to a broker that just died comes back as ECONNREFUSED (ICMP port unreachable):
+            // unhandled, Bun treats it as an uncaught error.
+            error: (...args: unknown[]) => this.onSocketError(args.find((arg) => arg instanceof Error)),
+          },
         });
         this.tcp = tcp;
         break;
@@ -92,6 +97,14 @@ export class ZookeeperServer {
     this.tcp?.stop();
     this.udpSocket = null;
     this.tcp = null;
+  }
+
+  private socketErrors = 0;
+
+  private onSocketError(error: unknown): void {
+    if (this.socketErrors++ % 1000 === 0) {
+      this.logger.info("heartbeat socket error (a broker went away?)", { error: error instanceof Error ? error.message : String(error), total: this.socketErrors });
+    }
   }
 
   private onDatagram(data: Uint8Array, port: number, address: string): void {

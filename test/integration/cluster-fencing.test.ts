@@ -87,17 +87,18 @@ describe("fencing a paused active broker", () => {
       (e: KafkaCloneError) => ({ ok: false, outcome: e.code }),
     ));
 
-    const next = await cluster.waitForActive(2, 10_000);
+    const next = await waitForView(cluster.zkAddress, (v) => (activeIn(v)?.id ?? 3) !== 3, 10_000, "another broker to take over").then((v) => activeIn(v)!);
     expect(next.epoch).toBeGreaterThan(first.epoch);
-    await cluster.broker(2).waitForLog(/takeover complete/);
-    await waitUntil(() => acks.length >= pausedAcks + 2000, 20_000, "2000 acks through broker 2 while broker 3 is stopped");
+    const heir = cluster.broker(next.id);
+    await heir.waitForLog(/takeover complete/);
+    await waitUntil(() => acks.length >= pausedAcks + 2000, 20_000, "2000 acks through the new leader while broker 3 is stopped");
 
     old.proc.kill("SIGCONT");
     await old.waitForLog(/stepping down/, 10_000);
     const settled = await withTimeout(Promise.all(outcomes), 20_000, "the queued requests' outcomes");
     console.log(`[SIGSTOP/SIGCONT] requests queued at the paused broker ended with: ${settled.map((s) => s.outcome).join(", ")}`);
     for (const outcome of settled) expect(outcome.ok).toBe(false);
-    // New requests to the old broker: NOT_LEADER, pointing at broker 2.
+    // New requests to the old broker: NOT_LEADER.
     const late = await produceDirect(direct, 0, "after-resume").then((r) => JSON.stringify(r), (e: KafkaCloneError) => e.code);
     expect(late).toBe("NOT_LEADER");
     direct.close();
@@ -105,7 +106,7 @@ describe("fencing a paused active broker", () => {
     const view = await waitForView(cluster.zkAddress, (v) => v.view.brokers.find((b) => b.id === 3)?.alive === true, 5000, "broker 3 alive again");
     expect(activeIn(view)).toEqual(next);
     expect(view.view.brokers.find((b) => b.id === 3)?.role).toBe("standby");
-    await old.waitForLog(/following leader=2/, 5000);
+    await old.waitForLog(new RegExp(`following leader=${next.id}`), 5000);
 
     await waitUntil(() => acks.length >= pausedAcks + 4000, 20_000, "more acks after the resume");
     producing = false;
@@ -125,7 +126,7 @@ describe("fencing a paused active broker", () => {
     expect(filesContaining(cluster.dataDir, "queued-while-paused")).toEqual([]);
 
     // The next takeover recovers the same log from the shared directory.
-    await cluster.kill(2, "SIGKILL");
+    await cluster.kill(next.id, "SIGKILL");
     await cluster.waitForActive(3, 10_000);
     const recovered = await readTopic(cluster.clientOptions(), TOPIC);
     expect(checkDelivery(acks, recovered, () => null).lost).toEqual([]);

@@ -150,6 +150,12 @@ export class TestCluster {
     readonly brokerArgs: string[],
   ) {}
 
+  /**
+   * The brokers start first and the zookeeper last, on a port chosen up
+   * front: every broker is heartbeating when the zookeeper comes up, so all
+   * of them take part in the first election (brokers started one after
+   * another on a busy machine could otherwise join after it).
+   */
   static async start(options: {
     brokerIds: number[];
     sessionTimeoutMs?: number;
@@ -157,10 +163,14 @@ export class TestCluster {
     brokerArgs?: string[];
     dataDir?: string;
   }): Promise<TestCluster> {
-    const zk = await startZookeeper({ port: options.zkPort, sessionTimeoutMs: options.sessionTimeoutMs });
-    const cluster = new TestCluster(zk, zk.address, options.dataDir ?? tempDir("kc-cluster-"), options.brokerArgs ?? []);
+    const port = options.zkPort ?? (await freePort());
+    const dataDir = options.dataDir ?? tempDir("kc-cluster-");
+    const brokerArgs = options.brokerArgs ?? [];
+    const brokers = await Promise.all(options.brokerIds.map((id) => startClusterBroker(id, `127.0.0.1:${port}`, dataDir, brokerArgs)));
+    const zk = await startZookeeper({ port, sessionTimeoutMs: options.sessionTimeoutMs });
+    const cluster = new TestCluster(zk, zk.address, dataDir, brokerArgs);
+    for (const broker of brokers) cluster.brokers.set(broker.id, broker);
     clusters.push(cluster);
-    await Promise.all(options.brokerIds.map((id) => cluster.startBroker(id)));
     return cluster;
   }
 

@@ -136,12 +136,14 @@ describe("restarting the zookeeper", () => {
     await waitUntil(() => load.acks.length >= 1000, 20_000, "1000 acks before the outage");
 
     const sessionTimeoutMs = (await cluster.view()).sessionTimeoutMs;
+    const logMark = active.stderr().length;
+    const logSinceKill = () => active.stderr().slice(logMark);
     await cluster.zk.stop("SIGKILL");
-    await active.waitForLog(/lease lapsed/, 5000);
+    await waitUntil(() => /lease lapsed/.test(logSinceKill()), 5000, "the leader's lease to lapse");
     const lapsedAt = performance.now();
     const ackedAtLapse = load.acks.length;
     cluster.zk = await startZookeeper({ port, sessionTimeoutMs });
-    await active.waitForLog(/lease regained/, 5000);
+    await waitUntil(() => /lease regained/.test(logSinceKill()), 5000, "the leader's lease to be regained");
     const regainedAt = performance.now();
     // Nothing was acknowledged while the lease was lapsed (responses sent just before may still arrive for a moment).
     expect(load.ackTimes.filter((t) => t > lapsedAt + 50 && t < regainedAt - 50).length).toBe(0);
@@ -156,6 +158,7 @@ describe("restarting the zookeeper", () => {
     expect(cluster.zk.stderr()).not.toMatch(/election-needed|via=claim/);
     expect(active.stderr()).not.toMatch(/stepping down/);
     expect(cluster.broker(1).stderr()).not.toMatch(/claiming leadership/);
+    expect(cluster.zk.stderr()).toMatch(/broker-joined id=1/);
     expect(load.failures).toEqual([]);
     const gapEnd = load.ackTimes.findIndex((t, i) => i > 0 && t - load.ackTimes[i - 1]! === longestPause(load.ackTimes));
     console.log(`[zookeeper outage] longest pause between acks: ${Math.round(longestPause(load.ackTimes))} ms, ` +

@@ -1,0 +1,116 @@
+/**
+ * The cluster under the failover benchmark: a zookeeper and brokers of the
+ * compiled binary (default settings, ports chosen by the OS, one shared data
+ * directory), the zookeeper's view over its TCP API, and every process killed
+ * on any exit path.
+ */
+import path from "node:path";
+import type { Subprocess } from "bun";
+import type { HostPort } from "../../src/client/addresses";
+import { RpcConnection } from "../../src/net/rpc-connection";
+import { ZK_API, type ZkViewResponse } from "../../src/protocol/api";
+
+export const BINARY = path.resolve(import.meta.dir, "../../dist/kafka-clone");
+
+export interface ClusterProcess {
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  ready: Record<string, unknown>;
+  stderr(): string;
+}
+
+const running = new Set<Subprocess>();
+
+export function killEverything(): void {
+  for (const proc of running) proc.kill("SIGKILL");
+  running.clear();
+}
+
+async function start(args: string[], timeoutMs = 15_000): Promise<ClusterProcess> {
+  const proc = Bun.spawn([BINARY, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  running.add(proc);
+  void proc.exited.then(() => running.delete(proc));
+  let stderr = "";
+  void (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of proc.stderr) stderr += decoder.decode(chunk, { stream: true });
+  })();
+  const reader = proc.stdout.getReader();
+  const decoder = new TextDecoder();
+  let buffered = "";
+  const deadline = performance.now() + timeoutMs;
+  while (!buffered.includes("\n")) {
+    if (performance.now() > deadline) throw new Error(`no ready line from kafka-clone ${args.join(" ")}; stderr:\n${stderr}`);
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`kafka-clone ${args.join(" ")} exited before its ready line; stderr:\n${stderr}`);
+    buffered += decoder.decode(value, { stream: true });
+  }
+  reader.releaseLock();
+  // Keep draining stdout so the process never blocks on a full pipe.
+  void (async () => {
+    for await (const _ of proc.stdout) void _;
+  })();
+  return { proc, ready: JSON.parse(buffered.slice(0, buffered.indexOf("\n"))) as Record<string, unknown>, stderr: () => stderr };
+}
+
+export class FailoverCluster {
+  readonly brokers = new Map<number, ClusterProcess>();
+  /** Every broker process started, restarted ones included. */
+  readonly history: { id: number; broker: ClusterProcess }[] = [];
+
+  private constructor(
+    readonly zookeeper: ClusterProcess,
+    readonly zkAddress: HostPort,
+    readonly dataDir: string,
+  ) {}
+
+  static async start(dataDir: string, brokerIds: number[]): Promise<FailoverCluster> {
+    const zookeeper = await start(["zookeeper", "--port", "0"]);
+    const cluster = new FailoverCluster(zookeeper, { host: "127.0.0.1", port: Number(zookeeper.ready.port) }, dataDir);
+    await Promise.all(brokerIds.map((id) => cluster.startBroker(id)));
+    return cluster;
+  }
+
+  get zkString(): string {
+    return `${this.zkAddress.host}:${this.zkAddress.port}`;
+  }
+
+  async startBroker(id: number): Promise<ClusterProcess> {
+    const broker = await start(["broker", "--id", String(id), "--port", "0", "--zookeeper", this.zkString, "--data-dir", this.dataDir]);
+    this.brokers.set(id, broker);
+    this.history.push({ id, broker });
+    return broker;
+  }
+
+  async kill(id: number): Promise<void> {
+    const broker = this.brokers.get(id);
+    if (!broker) throw new Error(`no broker ${id}`);
+    broker.proc.kill("SIGKILL");
+    await broker.proc.exited;
+  }
+
+  async view(timeoutMs = 1000): Promise<ZkViewResponse> {
+    const connection = await RpcConnection.connect({ ...this.zkAddress, connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs });
+    try {
+      return (await connection.request(ZK_API.view, {})).body as ZkViewResponse;
+    } finally {
+      connection.close();
+    }
+  }
+
+  /** Polls the view until `check` holds; returns it. */
+  async waitForView(check: (view: ZkViewResponse) => boolean, timeoutMs: number, what: string): Promise<ZkViewResponse> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const view = await this.view().catch(() => null);
+      if (view && check(view)) return view;
+      if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await Bun.sleep(5);
+    }
+  }
+}
+
+/** The alive active broker's id in `view`, or null. */
+export function activeId(view: ZkViewResponse): number | null {
+  const id = view.view.activeBrokerId;
+  return id !== null && view.view.brokers.some((b) => b.id === id && b.alive) ? id : null;
+}
