@@ -4,8 +4,8 @@
  * must never declare a live broker dead nor keep a dead one alive.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { activeIn, hostPort, startClusterBroker, TestCluster, waitForView, zkView } from "./cluster-harness";
-import { waitUntil } from "./harness";
+import { activeIn, freePort, startClusterBroker, TestCluster, waitForView, zkView } from "./cluster-harness";
+import { tempDir, waitUntil } from "./harness";
 import { HeartbeatProxy } from "./heartbeat-proxy";
 
 const proxies: HeartbeatProxy[] = [];
@@ -13,17 +13,24 @@ afterEach(() => {
   for (const proxy of proxies.splice(0)) proxy.stop();
 });
 
-/** Brokers 1 and 2 talk to the zookeeper directly; broker 3 (the one that leads) through the proxy. */
+/**
+ * Brokers 1 and 2 talk to the zookeeper directly; broker 3 (the one that
+ * leads) through the proxy. All three are heartbeating before the zookeeper
+ * starts, so all take part in the first election.
+ */
 async function clusterWithProxiedLeader() {
-  const cluster = await TestCluster.start({ brokerIds: [] });
-  const proxy = await HeartbeatProxy.start(hostPort(cluster.zkAddress));
+  const port = await freePort();
+  const proxy = await HeartbeatProxy.start({ host: "127.0.0.1", port });
   proxies.push(proxy);
-  const [broker3] = await Promise.all([
-    startClusterBroker(3, proxy.address, cluster.dataDir),
-    cluster.startBroker(1),
-    cluster.startBroker(2),
+  const dataDir = tempDir("kc-cluster-");
+  const brokers = await Promise.all([
+    startClusterBroker(1, `127.0.0.1:${port}`, dataDir),
+    startClusterBroker(2, `127.0.0.1:${port}`, dataDir),
+    startClusterBroker(3, proxy.address, dataDir),
   ]);
-  cluster.brokers.set(3, broker3);
+  const cluster = await TestCluster.start({ brokerIds: [], zkPort: port, dataDir });
+  for (const broker of brokers) cluster.brokers.set(broker.id, broker);
+  const broker3 = cluster.broker(3);
   const active = await cluster.waitForActive(3);
   await broker3.waitForLog(/takeover complete/);
   return { cluster, proxy, broker3, active };
