@@ -20,6 +20,7 @@ import { ClientSession } from "./client-session";
 import { GroupCoordinator, type GroupCoordinatorOptions } from "./groups/group-coordinator";
 import { clientHandlers } from "./handler-table";
 import type { BrokerServices, Leadership } from "./request-handler";
+import { makesDiskUnusable, whenDiskWorks } from "./storage-health";
 
 export interface BrokerOptions {
   id: number;
@@ -56,6 +57,11 @@ export class Broker implements BrokerServices {
   private readonly dispatcher: RpcDispatcher<ClientSession>;
   private readonly sessions = new Set<ClientSession>();
   private readonly logger: Logger;
+  /** The logs found on an unusable disk (see storage-health.ts): they acknowledge nothing more. */
+  private failedLogs: LogManager | null = null;
+  /** What follows an unusable disk: standalone, reopen the logs once it works; a cluster member steps down instead. */
+  private onDiskUnusable: (reason: string) => void = (reason) => this.reopenWhenDiskWorks(reason);
+  private cancelDiskProbe: (() => void) | null = null;
 
   constructor(readonly options: BrokerOptions) {
     this.logger = createLogger(`broker-${options.id}`);
@@ -122,7 +128,11 @@ export class Broker implements BrokerServices {
       brokerId: this.id,
       epoch,
       mayBreak: mayBreakLock,
-      onCompromised: (error) => void this.stepDown(`data directory lock compromised: ${error.message}`),
+      onCompromised: (error) => {
+        // An unusable disk cannot keep the lock fresh either; those logs write nothing any more, so they may go on serving reads.
+        if (this.active !== null && this.active.logs === this.failedLogs) return;
+        void this.stepDown(`data directory lock compromised: ${error.message}`);
+      },
     });
     let logs: LogManager | null = null;
     let groups: GroupCoordinator;
@@ -174,8 +184,44 @@ export class Broker implements BrokerServices {
           error: error.message,
         });
         outer?.storageError?.(topic, partition, error);
+        const logs = this.active?.logs;
+        if (logs && makesDiskUnusable(error, logs.partition(topic, partition).storageFailure !== null)) this.diskUnusable(logs, error.message);
       },
     };
+  }
+
+  /** The disk under `logs` is unusable: nothing more is acknowledged, then standalone recovery or a cluster step-down. */
+  private diskUnusable(logs: LogManager, reason: string): void {
+    if (this.failedLogs === logs) return;
+    this.failedLogs = logs;
+    this.logger.error("the disk is unusable: acknowledging nothing more", { reason, epoch: this.epoch });
+    logs.failAll(new KafkaCloneError("STORAGE_ERROR", `the disk is unusable (${reason}); broker ${this.id} acknowledges nothing until its logs are reopened`));
+    this.onDiskUnusable(reason);
+  }
+
+  /** A cluster member takes over what follows an unusable disk (it steps down and lets another broker lead). */
+  setDiskUnusableHandler(handler: (reason: string) => void): void {
+    this.onDiskUnusable = handler;
+  }
+
+  /** Standalone: once the disk passes a probe, reopen the logs as a fresh takeover at the next epoch. */
+  private reopenWhenDiskWorks(reason: string): void {
+    this.cancelDiskProbe?.();
+    this.cancelDiskProbe = whenDiskWorks(this.options.dataDir, this.id, () => {
+      this.cancelDiskProbe = null;
+      void this.reopenLogs(reason);
+    });
+  }
+
+  private async reopenLogs(reason: string): Promise<void> {
+    try {
+      await this.stepDown(`reopening the logs: the disk was unusable (${reason}) and works again`);
+      const report = await this.becomeActive(this.nextStandaloneEpoch());
+      this.logger.info("logs reopened after the disk was unusable", { ...report });
+    } catch (error) {
+      this.logger.error("reopening the logs failed; probing the disk again", { error: (error as Error).message });
+      this.reopenWhenDiskWorks(reason);
+    }
   }
 
   /** A newer leader wrote its epoch (an unreadable file counts too: ownership cannot be shown). */
@@ -218,6 +264,8 @@ export class Broker implements BrokerServices {
   }
 
   async stop(): Promise<void> {
+    this.cancelDiskProbe?.();
+    this.cancelDiskProbe = null;
     await this.stepDown("shutting down");
     this.server?.stop();
     this.server = null;

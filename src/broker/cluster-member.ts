@@ -19,6 +19,7 @@ import { randomIncarnation } from "../zookeeper/heartbeat-sender";
 import type { Broker } from "./broker";
 import { ElectionTransport } from "./election-transport";
 import { SharedLease } from "./shared-lease";
+import { diskProbePasses, whenDiskWorks } from "./storage-health";
 import type { FromZkSession, ToZkSession } from "./zk-session-messages";
 
 export interface ClusterMemberOptions {
@@ -50,6 +51,9 @@ export class ClusterMember {
   /** Main-thread time since which the lease of the led epoch has not been held, or null. */
   private leaseMissingSince: number | null = null;
   private stopping = false;
+  /** The disk is unusable: out of elections (no answers, no claims, no terms written) until it passes a probe. */
+  private diskSuspect = false;
+  private cancelDiskProbe: (() => void) | null = null;
   private readonly termFile: string;
   readonly stats = { elections: 0, takeovers: 0, stepDowns: 0 };
 
@@ -75,6 +79,24 @@ export class ClusterMember {
       process.exit(1);
     });
     broker.setLeaseCheck((epoch) => this.lease.holds(epoch));
+    broker.setDiskUnusableHandler((reason) => this.sitOut(reason));
+  }
+
+  /**
+   * The disk is unusable (see storage-health.ts): step down and stay out of
+   * elections, so another broker takes over, until the disk passes a probe.
+   */
+  private sitOut(reason: string): void {
+    if (this.diskSuspect || this.stopping) return;
+    this.diskSuspect = true;
+    this.logger.warn("the disk is unusable: stepping down and staying out of elections until it works again", { reason });
+    void this.leave(`the disk is unusable: ${reason}`);
+    this.cancelDiskProbe = whenDiskWorks(this.broker.options.dataDir, this.broker.id, () => {
+      this.cancelDiskProbe = null;
+      this.diskSuspect = false;
+      this.logger.info("the disk works again: taking part in elections");
+      if (this.view) this.apply(this.bully.onView(this.view));
+    });
   }
 
   get electionPort(): number {
@@ -112,6 +134,7 @@ export class ClusterMember {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.cancelDiskProbe?.();
     if (this.leaseWatch) clearInterval(this.leaseWatch);
     if (this.clockPings) clearInterval(this.clockPings);
     for (const timer of this.timers.values()) clearTimeout(timer);
@@ -203,6 +226,8 @@ export class ClusterMember {
 
   private apply(actions: BullyAction[]): void {
     for (const action of actions) {
+      // Sitting out: nothing that would let this broker win (or slow down) an election, nor write its term.
+      if (this.diskSuspect && (action.type === "send" || action.type === "claimActive" || action.type === "persistTerm")) continue;
       switch (action.type) {
         case "send": {
           const peer = this.view?.brokers.find((b) => b.id === action.to);
@@ -222,7 +247,12 @@ export class ClusterMember {
           this.timers.delete(action.id);
           break;
         case "persistTerm":
-          this.writeTerm(action.term);
+          try {
+            this.writeTerm(action.term);
+          } catch (error) {
+            this.logger.error("cannot persist the election term", { term: action.term, error: (error as Error).message });
+            this.sitOut(`cannot persist the election term: ${(error as Error).message}`);
+          }
           break;
         case "claimActive": {
           const epoch = Math.max(action.epoch, readLeaderEpoch(this.broker.options.dataDir) + 1);
@@ -274,6 +304,10 @@ export class ClusterMember {
           this.leading = null;
           this.post({ type: "revoke" });
           this.apply(this.bully.stepDown());
+        }
+        // A disk this broker cannot write: let the others win the next election instead of winning and failing again.
+        if (!diskProbePasses(this.broker.options.dataDir, this.broker.id)) {
+          this.sitOut(`takeover failed: ${(error as Error).message}`);
         }
       }
     });

@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import lockfile from "proper-lockfile";
 import { KafkaCloneError } from "../errors";
+import { writeFileAtomically } from "./atomic-file";
 
 export interface LockHolder {
   brokerId: number;
@@ -87,7 +88,9 @@ export async function lockDataDir(dataDir: string, options: DataDirLockOptions):
     host: os.hostname(),
     acquiredAt: new Date().toISOString(),
   };
-  fs.writeFileSync(lockTarget, `${JSON.stringify(holder)}\n`);
+  // Durably: after a crash (or a disk that failed and was repaired) the holder must still be readable,
+  // so a restart sees its process is gone and breaks the lock at once instead of waiting for it to go stale.
+  writeFileAtomically(lockTarget, `${JSON.stringify(holder)}\n`);
   return {
     holder,
     release: async () => {

@@ -188,9 +188,13 @@ export class IndexFile {
 
   close(): void {
     if (this.fd === null) return;
-    this.persist();
-    this.io.close(this.fd);
-    this.fd = null;
+    try {
+      this.persist();
+    } finally {
+      // Closed even when the write fails (a failing disk): the index can always be rebuilt from the log.
+      this.io.close(this.fd);
+      this.fd = null;
+    }
   }
 
   /** Drops the in-memory copy (a sealed segment's index is reloaded on demand). */

@@ -68,6 +68,8 @@ export class LogManager {
   private readonly topics = new Map<string, OpenTopic>();
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private closed = false;
+  /** The disk was found unusable: nothing more is written, a checkpoint at close included. */
+  private failed = false;
   private scratchCount = 0;
   readonly recoveryReports = new Map<string, RecoveryReport>();
 
@@ -265,12 +267,19 @@ export class LogManager {
     for (const log of this.allPartitions()) log.startFreshSegment();
   }
 
+  /** Every partition refuses writes with `error` from now on (an unusable disk); checkpoints and retention stop. */
+  failAll(error: KafkaCloneError): void {
+    this.failed = true;
+    for (const timer of this.timers) clearInterval(timer);
+    for (const log of this.allPartitions()) log.fail(error);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
     await Promise.all(this.allPartitions().map((log) => log.close()));
-    if (!this.isFenced()) this.checkpoint();
+    if (!this.failed && !this.isFenced()) this.checkpoint();
   }
 
   /** A fresh name under staging/ or trash/, short whatever the topic name's length. */

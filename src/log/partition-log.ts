@@ -157,6 +157,17 @@ export class PartitionLog {
 
 
 
+  /**
+   * Refuses every write from now on with `error` (the broker found the disk
+   * unusable): appends throw it, waiting acknowledgements fail with it, reads
+   * of what is durable go on. Only reopening the log undoes it.
+   */
+  fail(error: KafkaCloneError): void {
+    if (this.failure) return;
+    this.failure = error;
+    this.failWaiters(error, this.durableOffset);
+  }
+
   /** Resolves when everything before `offset` is written (acks=1) or fsynced (acks=all). */
   waitFor(offset: number, acks: Acks): Promise<void> {
     if (acks === "0") return Promise.resolve();
@@ -262,7 +273,16 @@ export class PartitionLog {
       this.producers.writeSnapshot(this.dir, this.durableOffset);
     }
     this.failWaiters(this.closedError());
-    for (const segment of this.segments) segment.close();
+    let closeError: unknown = null;
+    for (const segment of this.segments) {
+      try {
+        segment.close();
+      } catch (error) {
+        closeError ??= error;
+      }
+    }
+    // A failed log's disk is known to be broken: its files are closed, which is all that matters now.
+    if (closeError !== null && this.failure === null) throw closeError;
   }
 
   private assertWritable(): void {

@@ -230,12 +230,22 @@ export class Segment {
   }
 
   /** Closes the file descriptors; index entries are fsynced first, for a clean reopen. */
+  /** Syncs the indexes and closes every file; the files are closed even when a sync fails (a failing disk). */
   close(): void {
-    this.offsetIndex.sync();
-    this.timeIndex.sync();
-    this.offsetIndex.close();
-    this.timeIndex.close();
-    this.io.close(this.fd);
+    try {
+      this.offsetIndex.sync();
+      this.timeIndex.sync();
+    } finally {
+      try {
+        this.offsetIndex.close();
+      } finally {
+        try {
+          this.timeIndex.close();
+        } finally {
+          this.io.close(this.fd);
+        }
+      }
+    }
   }
 
   /** Frees a sealed segment's in-memory indexes; they reload on demand. */

@@ -102,7 +102,8 @@ export function mountExt4(megabytes: number): Ext4Mount {
       mount();
       return fsck.output;
     },
-    isReadOnly: () => /(^|,)ro(,|$)/.test(must(["findmnt", "-no", "OPTIONS", dir])),
+    // ext4 shows an error-triggered read-only state as "emergency_ro" next to "rw".
+    isReadOnly: () => /(^|,)(ro|emergency_ro)(,|$)/.test(must(["findmnt", "-no", "OPTIONS", dir])),
   };
 }
 
