@@ -5,12 +5,12 @@
  */
 import { KafkaCloneError } from "../errors";
 import { createLogger, type Logger } from "../logger";
-import { lockDataDir, holderProcessIsGone, type DataDirLock, type LockHolder } from "../log/data-dir-lock";
+import { lockDataDir, holderProcessIsGone, readLockHolder, type DataDirLock, type LockHolder } from "../log/data-dir-lock";
 import { readLeaderEpoch, writeLeaderEpoch } from "../log/leader-epoch-file";
 import type { LogConfig } from "../log/log-config";
 import { LogManager } from "../log/log-manager";
 import { type LogObserver, timedFileIO } from "../log/log-observer";
-import { nodeFileIO } from "../log/file-io";
+import { nodeFileIO, storageError } from "../log/file-io";
 import { RpcDispatcher } from "../net/rpc-server";
 import { listenTcp, type TcpServer } from "../net/tcp";
 import type { MetadataResponse } from "../protocol/api";
@@ -61,6 +61,7 @@ export class Broker implements BrokerServices {
   private failedLogs: LogManager | null = null;
   /** What follows an unusable disk: standalone, reopen the logs once it works; a cluster member steps down instead. */
   private onDiskUnusable: (reason: string) => void = (reason) => this.reopenWhenDiskWorks(reason);
+  private onSteppedDown: (reason: string, epoch: number) => void = () => {};
   private cancelDiskProbe: (() => void) | null = null;
 
   constructor(readonly options: BrokerOptions) {
@@ -133,6 +134,8 @@ export class Broker implements BrokerServices {
         if (this.active !== null && this.active.logs === this.failedLogs) return;
         void this.stepDown(`data directory lock compromised: ${error.message}`);
       },
+    }).catch((error: unknown) => {
+      throw error instanceof KafkaCloneError ? error : storageError(`locking data directory ${this.options.dataDir}`, error);
     });
     let logs: LogManager | null = null;
     let groups: GroupCoordinator;
@@ -154,7 +157,7 @@ export class Broker implements BrokerServices {
     } catch (error) {
       await logs?.close().catch(() => {});
       await lock.release();
-      throw error;
+      throw error instanceof KafkaCloneError ? error : storageError(`taking over data directory ${this.options.dataDir}`, error);
     }
     this.active = { logs, epoch, lock, groups };
     this.knownLeader = this.address;
@@ -238,7 +241,17 @@ export class Broker implements BrokerServices {
     return readLeaderEpoch(this.options.dataDir) + 1;
   }
 
-  /** Stops serving data: subscriptions end with NOT_LEADER, logs close, the lock is released. */
+  /** Called after every step-down, whoever asked for it (a compromised lock steps down from in here). */
+  setStepDownListener(listener: (reason: string, epoch: number) => void): void {
+    this.onSteppedDown = listener;
+  }
+
+  /**
+   * Stops serving data: subscriptions end with NOT_LEADER, logs close, the
+   * lock is released — unless another broker holds it by now: a deposed
+   * broker releasing "its" lock would delete the new leader's (it broke this
+   * one's and took the same lock file), whose lock would then be compromised.
+   */
   async stepDown(reason: string): Promise<void> {
     const active = this.active;
     if (!active) return;
@@ -252,7 +265,14 @@ export class Broker implements BrokerServices {
     }
     active.groups.close();
     await active.logs.close().catch((error) => this.logger.error("closing logs failed", { error: (error as Error).message }));
-    await active.lock.release();
+    const holder = readLockHolder(this.options.dataDir);
+    const mine = holder === null || (holder.brokerId === this.id && holder.pid === process.pid && holder.epoch === active.epoch);
+    if (mine) await active.lock.release();
+    this.logger.info("stepped down", {
+      epoch: active.epoch,
+      lock: mine ? "released" : `left to broker ${holder!.brokerId} (epoch ${holder!.epoch}, pid ${holder!.pid})`,
+    });
+    this.onSteppedDown(reason, active.epoch);
   }
 
   setLeaseCheck(check: (epoch: number) => boolean): void {

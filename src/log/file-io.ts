@@ -89,5 +89,7 @@ function remainingChunks(chunks: Uint8Array[], skip: number): Uint8Array[] {
 export function storageError(what: string, error: unknown): KafkaCloneError {
   const cause = asKafkaCloneError(error);
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return new KafkaCloneError("STORAGE_ERROR", `${what} failed${code ? ` (${code})` : ""}: ${cause.message}`, { cause: error });
+  // Permission problems name who was refused: the usual cause is a data directory made by another user.
+  const who = code === "EACCES" || code === "EPERM" ? ` (running as uid ${process.getuid?.() ?? "?"})` : "";
+  return new KafkaCloneError("STORAGE_ERROR", `${what} failed${code ? ` (${code})` : ""}: ${cause.message}${who}`, { cause: error });
 }
