@@ -80,6 +80,11 @@ export class ClusterMember {
     });
     broker.setLeaseCheck((epoch) => this.lease.holds(epoch));
     broker.setDiskUnusableHandler((reason) => this.sitOut(reason));
+    // A step-down this member did not ask for (the data directory lock was compromised): leave
+    // leadership too, or heartbeats would go on saying "active" for a broker that serves nothing.
+    broker.setStepDownListener((reason, epoch) => {
+      if (this.leading === epoch) void this.leave(reason);
+    });
   }
 
   /**

@@ -30,6 +30,8 @@
  * Views (acks to this broker's own heartbeats, and claim outcomes)
  * - A view with an epoch below the highest known is stale and ignored.
  * - A healthy active other than us: follow it (a leader steps down).
+ * - Electing, and no live higher id is left in the view: claim at once
+ *   (the round began on an older view that still listed one alive).
  * - electionNeeded: a leader steps down; an idle or following broker starts
  *   an election at once. No active without electionNeeded means the
  *   zookeeper is starting up: nothing changes.
@@ -192,6 +194,13 @@ export class BullyElection {
     }
     if (active !== null) {
       if (this.currentPhase !== "follower" || this.leader !== active) this.follow(active);
+      return;
+    }
+    // Electing on an older view (a lower id's ELECTION came first) that still listed a higher id
+    // alive: once it is gone from the view there is nobody to wait for.
+    if (this.currentPhase === "electing" && this.liveIds().every((id) => id <= this.selfId)) {
+      this.cancel("answer");
+      this.requestClaim();
       return;
     }
     if (!view.electionNeeded) return;

@@ -95,6 +95,10 @@ describe("fencing a paused active broker", () => {
 
     old.proc.kill("SIGCONT");
     await old.waitForLog(/stepping down/, 10_000);
+    // Its step-down leaves the new leader's lock alone (releasing "its" lock would delete the new one's).
+    expect(await old.waitForLog(/stepped down/, 10_000)).toMatch(new RegExp(`lock="?left to broker ${next.id}`));
+    expect(fs.existsSync(path.join(cluster.dataDir, "LOCK.lock"))).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(cluster.dataDir, "LOCK"), "utf8"))).toMatchObject({ brokerId: next.id, epoch: next.epoch });
     const settled = await withTimeout(Promise.all(outcomes), 20_000, "the queued requests' outcomes");
     console.log(`[SIGSTOP/SIGCONT] requests queued at the paused broker ended with: ${settled.map((s) => s.outcome).join(", ")}`);
     for (const outcome of settled) expect(outcome.ok).toBe(false);
@@ -109,6 +113,7 @@ describe("fencing a paused active broker", () => {
     await old.waitForLog(new RegExp(`following leader=${next.id}`), 5000);
 
     await waitUntil(() => acks.length >= pausedAcks + 4000, 20_000, "more acks after the resume");
+    expect(heir.stderr()).not.toMatch(/stepping down|lock compromised/);
     producing = false;
     await sending;
     await producer.close();

@@ -50,6 +50,25 @@ describe("bully election rounds", () => {
     ]);
   });
 
+  test("electing on a view that still listed a dead higher id: the next view without it claims at once", () => {
+    // Broker 1's ELECTION arrives before the zookeeper's ack saying broker 3 died.
+    const b = broker2(view(3, 4, [1, 2, 3]));
+    const started = b.onMessage(1, election(5, 1));
+    expect(started).toContainEqual({ type: "send", to: 3, message: election(5, 2) });
+    expect(b.phase).toBe("electing");
+    expect(b.onView(view(null, 4, [1, 2]))).toEqual([
+      { type: "cancelTimer", id: "answer" },
+      { type: "claimActive", term: 5, epoch: 5 },
+      { type: "setTimer", id: "claim", ms: DEFAULT_TIMEOUTS.claimTimeoutMs },
+    ]);
+    expect(b.phase).toBe("claiming");
+    // A view that still lists a live higher id changes nothing while electing.
+    const c = broker2(view(3, 4, [1, 2, 3]));
+    c.onMessage(1, election(5, 1));
+    expect(c.onView(view(null, 4, [1, 2, 3]))).toEqual([]);
+    expect(c.phase).toBe("electing");
+  });
+
   test("the epoch found on disk at startup sets the first claim", () => {
     const b = new BullyElection({ selfId: 1, persistedTerm: 0, initialEpoch: 12 });
     expect(b.onView(view(null, 3, [1]))).toEqual([]); // older than what the disk says: stale
