@@ -7,7 +7,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { Admin } from "../../src/client/admin";
-import { TestCluster } from "./cluster-harness";
+import { TestCluster, useClusterHarness } from "./cluster-harness";
 import { exactlyOnceExpected } from "./delivery-check";
 import { collectText, runCli, spawnCli, spawnCliWithInput, waitUntil, withTimeout } from "./harness";
 
@@ -21,6 +21,8 @@ interface Printed {
   key: string;
   value: string;
 }
+
+useClusterHarness();
 
 describe("CLI clients across a failover", () => {
   test("produce and consume through --zookeeper while the active broker is killed: nothing lost, the consumer resumes where it was", async () => {

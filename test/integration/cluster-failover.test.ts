@@ -7,7 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { Admin } from "../../src/client/admin";
 import { Producer } from "../../src/client/producer";
-import { TestCluster, readTopic } from "./cluster-harness";
+import { readTopic, TestCluster, useClusterHarness } from "./cluster-harness";
 import { type Ack, checkDelivery, describeReport, expectDelivery, exactlyOnceExpected } from "./delivery-check";
 import { waitUntil } from "./harness";
 
@@ -16,6 +16,8 @@ const KEYS = 997;
 const KILL_AFTER_ACKS = 15_000;
 const WINDOW = 4_000;
 const encoder = new TextEncoder();
+
+useClusterHarness();
 
 describe("failover of the active broker", () => {
   test("the highest id becomes active; kill -9 under 50,000 keyed acks=all records moves leadership to the next highest, losing nothing acknowledged", async () => {

@@ -14,7 +14,7 @@ import { Producer } from "../../src/client/producer";
 import { encodeBatch } from "../../src/log/record-codec";
 import { RpcConnection } from "../../src/net/rpc-connection";
 import { API, type ProduceRequest, type ProduceResponse } from "../../src/protocol/api";
-import { activeIn, TestCluster, readTopic, waitForView } from "./cluster-harness";
+import { activeIn, readTopic, TestCluster, useClusterHarness, waitForView } from "./cluster-harness";
 import { type Ack, checkDelivery, describeReport, expectDelivery, exactlyOnceExpected } from "./delivery-check";
 import { waitUntil, withTimeout } from "./harness";
 
@@ -37,6 +37,8 @@ function produceDirect(connection: RpcConnection, partition: number, value: stri
   const request: ProduceRequest = { topic: TOPIC, acks: "all", partitions: [{ partition, bytes: frame.length }] };
   return connection.request(API.produce, request, [frame], 15_000).then(({ body }) => body as ProduceResponse);
 }
+
+useClusterHarness();
 
 describe("fencing a paused active broker", () => {
   test("SIGSTOP past the session timeout, another takes over, SIGCONT: the old one acks nothing more and becomes a standby", async () => {

@@ -12,7 +12,7 @@ import { Consumer } from "../../src/client/consumer";
 import { zookeeperLocator } from "../../src/client/zookeeper-locator";
 import { RpcConnection } from "../../src/net/rpc-connection";
 import { ZK_API, type ZkViewResponse } from "../../src/protocol/api";
-import { startServer, tempDir, waitUntil, withTimeout, type ServerProcess } from "./harness";
+import { cleanUpAfterThisFile, startServer, tempDir, waitUntil, withTimeout, type ServerProcess } from "./harness";
 
 export interface ClusterBroker extends ServerProcess {
   id: number;
@@ -129,15 +129,23 @@ export async function freePort(): Promise<number> {
 
 const clusters: TestCluster[] = [];
 
-/** KC_DUMP_LOGS=1 prints every cluster process's stderr after each test (for debugging a failure). */
-afterEach(() => {
-  for (const cluster of clusters.splice(0)) {
-    if (!process.env.KC_DUMP_LOGS) continue;
-    for (const [name, proc] of [["zookeeper", cluster.zk], ...[...cluster.brokers].map(([id, b]) => [`broker ${id}`, b] as const)] as const) {
-      console.log(`----- ${name} -----\n${proc.stderr()}`);
+/**
+ * Call at a cluster test file's top level: its processes are killed when the
+ * file ends, and with KC_DUMP_LOGS=1 every cluster process's stderr is printed
+ * after each test (for debugging a failure). Hooks must be registered from the
+ * test file itself: this module is evaluated once per run.
+ */
+export function useClusterHarness(): void {
+  cleanUpAfterThisFile();
+  afterEach(() => {
+    for (const cluster of clusters.splice(0)) {
+      if (!process.env.KC_DUMP_LOGS) continue;
+      for (const [name, proc] of [["zookeeper", cluster.zk], ...[...cluster.brokers].map(([id, b]) => [`broker ${id}`, b] as const)] as const) {
+        console.log(`----- ${name} -----\n${proc.stderr()}`);
+      }
     }
-  }
-});
+  });
+}
 
 /** A zookeeper and brokers sharing one data directory. */
 export class TestCluster {

@@ -4,7 +4,7 @@
  * must never declare a live broker dead nor keep a dead one alive.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { activeIn, freePort, startClusterBroker, TestCluster, waitForView, zkView } from "./cluster-harness";
+import { activeIn, freePort, startClusterBroker, TestCluster, useClusterHarness, waitForView, zkView } from "./cluster-harness";
 import { tempDir, waitUntil } from "./harness";
 import { HeartbeatProxy } from "./heartbeat-proxy";
 
@@ -44,6 +44,8 @@ async function holdsFor(zookeeper: string, ms: number, check: (view: Awaited<Ret
     return performance.now() > until;
   }, ms + 5000, "the observation period");
 }
+
+useClusterHarness();
 
 describe("heartbeats through a faulty network", () => {
   test("duplicated, reordered, replayed and garbled heartbeats and acks never declare the live leader dead", async () => {

@@ -7,7 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { Admin } from "../../src/client/admin";
 import { Producer } from "../../src/client/producer";
-import { activeIn, TestCluster, readTopic, waitForView } from "./cluster-harness";
+import { activeIn, readTopic, TestCluster, useClusterHarness, waitForView } from "./cluster-harness";
 import { type Ack, checkDelivery, expectDelivery, exactlyOnceExpected } from "./delivery-check";
 import { waitUntil } from "./harness";
 
@@ -29,6 +29,8 @@ async function produceRound(cluster: TestCluster, round: number, count: number, 
     await producer.close();
   }
 }
+
+useClusterHarness();
 
 describe("a succession of failures", () => {
   test("kill the active broker until one is left, then restart the others: they join as standbys and the survivor stays active", async () => {

@@ -7,7 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { Admin } from "../../src/client/admin";
 import { Producer } from "../../src/client/producer";
-import { activeIn, freePort, readTopic, startZookeeper, TestCluster } from "./cluster-harness";
+import { activeIn, freePort, readTopic, startZookeeper, TestCluster, useClusterHarness } from "./cluster-harness";
 import { type Ack, checkDelivery, describeReport, exactlyOnceExpected, expectDelivery } from "./delivery-check";
 import { waitUntil } from "./harness";
 
@@ -77,6 +77,8 @@ async function expectEverythingDelivered(cluster: TestCluster, acks: Ack[], name
   console.log(describeReport(name, report, exactlyOnce));
   expectDelivery(report, exactlyOnce);
 }
+
+useClusterHarness();
 
 describe("restarting the zookeeper", () => {
   test("while producing: no election, the same broker stays active at the same epoch, the producer barely notices", async () => {
