@@ -7,7 +7,9 @@
 import { describe, expect, test } from "bun:test";
 import { Admin } from "../../src/client/admin";
 import type { PerfResult } from "../../src/bench/perf-runs";
-import { BINARY, runCli, startStandaloneBroker, tempDir, withTimeout } from "./harness";
+import { cleanUpAfterThisFile, BINARY, runCli, startStandaloneBroker, tempDir, withTimeout } from "./harness";
+
+cleanUpAfterThisFile();
 
 async function bench(args: string[]): Promise<{ result: PerfResult; stderr: string }> {
   const run = await runCli(["bench", ...args, "--json"], { timeoutMs: 60_000 });

@@ -5,8 +5,10 @@
  */
 import { describe, expect, test } from "bun:test";
 import type { ClusterStatus } from "../../src/client/cluster-status";
-import { startClusterBroker, startZookeeper } from "./cluster-harness";
-import { runCli, tempDir, waitUntil } from "./harness";
+import { TestCluster, useClusterHarness } from "./cluster-harness";
+import { runCli, waitUntil } from "./harness";
+
+useClusterHarness();
 
 async function status(zookeeper: string): Promise<ClusterStatus> {
   const result = await runCli(["cluster", "status", "--zookeeper", zookeeper, "--json"], { timeoutMs: 10_000 });
@@ -24,9 +26,9 @@ async function waitForStatus(zookeeper: string, check: (s: ClusterStatus) => boo
 
 describe("cluster status", () => {
   test("--json shows the brokers and, after kill -9 of the active one, a new active broker at a higher epoch", async () => {
-    const zookeeper = await startZookeeper();
-    const dataDir = tempDir();
-    const brokers = [await startClusterBroker(1, zookeeper.address, dataDir), await startClusterBroker(2, zookeeper.address, dataDir)];
+    const cluster = await TestCluster.start({ brokerIds: [1, 2] });
+    const zookeeper = cluster.zk;
+    const brokers = [cluster.broker(1), cluster.broker(2)];
     const before = await waitForStatus(zookeeper.address, (s) => s.activeBrokerId === 2 && s.brokers.filter((b) => b.alive).length === 2, "broker 2 active with both alive");
     expect(before.brokers.map((b) => [b.id, b.role, b.alive])).toEqual([[1, "standby", true], [2, "active", true]]);
     const active = before.brokers.find((b) => b.id === 2)!;

@@ -5,7 +5,9 @@
 import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
-import { BINARY, runCli, tempDir, withTimeout } from "./harness";
+import { cleanUpAfterThisFile, BINARY, runCli, tempDir, withTimeout } from "./harness";
+
+cleanUpAfterThisFile();
 
 async function readyLine(args: string[], env: Record<string, string>): Promise<Record<string, unknown>> {
   const proc = Bun.spawn([BINARY, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });

@@ -10,8 +10,10 @@ import { Producer } from "../../src/client/producer";
 import { RpcConnection } from "../../src/net/rpc-connection";
 import { API } from "../../src/protocol/api";
 import { startClusterBroker } from "./cluster-harness";
-import { startServer, startStandaloneBroker, tempDir, waitUntil } from "./harness";
+import { cleanUpAfterThisFile, startServer, startStandaloneBroker, tempDir, waitUntil } from "./harness";
 import { sampleValue, scrape } from "./prometheus-text";
+
+cleanUpAfterThisFile();
 
 const encoder = new TextEncoder();
 const ROUNDS = 5;
