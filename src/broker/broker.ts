@@ -10,7 +10,7 @@ import { readLeaderEpoch, writeLeaderEpoch } from "../log/leader-epoch-file";
 import type { LogConfig } from "../log/log-config";
 import { LogManager } from "../log/log-manager";
 import { type LogObserver, timedFileIO } from "../log/log-observer";
-import { nodeFileIO, storageError } from "../log/file-io";
+import { type FileIO, nodeFileIO, storageError } from "../log/file-io";
 import { RpcDispatcher } from "../net/rpc-server";
 import { listenTcp, type TcpServer } from "../net/tcp";
 import type { MetadataResponse } from "../protocol/api";
@@ -30,6 +30,14 @@ export interface BrokerOptions {
   maxFrameBytes: number;
   logDefaults?: Partial<LogConfig>;
   maxConnections?: number;
+  /** A request not answered within this long gets REQUEST_TIMED_OUT (default 30 s; 0 = no limit). */
+  requestTimeoutMs?: number;
+  /** A frame must arrive in full this long after its first byte, and a new connection send its first one (default 30 s). */
+  frameTimeoutMs?: number;
+  /** Bytes of partly received frames held across all client connections (default 256 MiB). */
+  receiveBudgetBytes?: number;
+  /** The log's file operations (tests inject faults here); the real ones by default. */
+  io?: FileIO;
   /** How often recovery points are checkpointed. */
   checkpointIntervalMs?: number;
   groups?: Omit<GroupCoordinatorOptions, "logger">;
@@ -39,6 +47,8 @@ export interface BrokerOptions {
 interface ActiveState extends Leadership {
   lock: DataDirLock;
 }
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 export interface TakeoverReport {
   epoch: number;
@@ -79,7 +89,7 @@ export class Broker implements BrokerServices {
       },
       drained: (session) => session.resume(),
       leaderHint: () => this.knownLeader,
-    }, this.logger);
+    }, this.logger, { requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS });
   }
 
   get id(): number {
@@ -113,6 +123,8 @@ export class Broker implements BrokerServices {
       port: this.options.port,
       maxFrameBytes: this.options.maxFrameBytes,
       maxConnections: this.options.maxConnections,
+      frameTimeoutMs: this.options.frameTimeoutMs,
+      receiveBudgetBytes: this.options.receiveBudgetBytes,
       accept: (connection) => this.dispatcher.accept(connection),
     });
   }
@@ -148,7 +160,7 @@ export class Broker implements BrokerServices {
         checkpointIntervalMs: this.options.checkpointIntervalMs,
         logger: this.logger.child("log"),
         isFenced: () => this.epochOnDiskMovedPast(epoch),
-        io: this.options.observer?.fsync ? timedFileIO(nodeFileIO, this.options.observer.fsync) : nodeFileIO,
+        io: this.options.observer?.fsync ? timedFileIO(this.options.io ?? nodeFileIO, this.options.observer.fsync) : (this.options.io ?? nodeFileIO),
         observer: this.logObserver(),
       });
       logs.startFreshSegments();

@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
-import { Broker } from "../broker/broker";
+import { Broker, DEFAULT_REQUEST_TIMEOUT_MS } from "../broker/broker";
+import { DEFAULT_FRAME_TIMEOUT_MS, DEFAULT_RECEIVE_BUDGET_BYTES } from "../net/receive-limits";
 import { ClusterMember } from "../broker/cluster-member";
 import { parseHostPort } from "../client/addresses";
 import { createLogger } from "../logger";
@@ -19,6 +20,9 @@ const args = configurable({
   standalone: { type: "boolean", description: "run as the only broker, active at once (no zookeeper)", default: false },
   "max-frame-bytes": { type: "string", description: "largest request accepted", default: String(DEFAULT_MAX_FRAME_BYTES) },
   "max-connections": { type: "string", description: "client connections accepted at once", default: "10000" },
+  "request-timeout-ms": { type: "string", description: "a request not answered within this gets REQUEST_TIMED_OUT (0 = no limit)", default: String(DEFAULT_REQUEST_TIMEOUT_MS) },
+  "frame-timeout-ms": { type: "string", description: "a request must arrive in full within this of its first byte, and a new connection send one (0 = no limit)", default: String(DEFAULT_FRAME_TIMEOUT_MS) },
+  "max-receive-buffer-bytes": { type: "string", description: "bytes of partly received requests held across all connections", default: String(DEFAULT_RECEIVE_BUDGET_BYTES) },
   "segment-bytes": { type: "string", description: "default segment size before a roll", default: String(1024 * 1024 * 1024) },
   "segment-ms": { type: "string", description: "default segment age before a roll", default: String(7 * 24 * 3600 * 1000) },
   "retention-ms": { type: "string", description: "default retention by age (-1 = forever)", default: String(7 * 24 * 3600 * 1000) },
@@ -47,6 +51,9 @@ export const brokerCommand = defineCommand({
         dataDir: a["data-dir"],
         maxFrameBytes: intFlag(a["max-frame-bytes"], "max-frame-bytes", { min: 1024, max: 2 ** 31 - 1 }),
         maxConnections: intFlag(a["max-connections"], "max-connections", { min: 1 }),
+        requestTimeoutMs: intFlag(a["request-timeout-ms"], "request-timeout-ms", { min: 0 }),
+        frameTimeoutMs: intFlag(a["frame-timeout-ms"], "frame-timeout-ms", { min: 0 }),
+        receiveBudgetBytes: intFlag(a["max-receive-buffer-bytes"], "max-receive-buffer-bytes", { min: 1024 }),
         logDefaults: {
           segmentBytes: intFlag(a["segment-bytes"], "segment-bytes", { min: 1024 }),
           segmentMs: intFlag(a["segment-ms"], "segment-ms", { min: 1 }),

@@ -14,6 +14,7 @@
 import type { Socket } from "bun";
 import { asKafkaCloneError } from "../errors";
 import { FrameDecoder } from "../protocol/frame-codec";
+import type { ReceiveBudget } from "./receive-limits";
 
 export interface FramedHandlers {
   onFrame(connection: FramedConnection, frame: Uint8Array): void;
@@ -41,6 +42,11 @@ export class FramedConnection {
   private heldAt = 0;
   /** "ending": closed for senders, the queue still leaving before the FIN. */
   private state: "open" | "ending" | "closed" = "open";
+  private readonly openedAt = performance.now();
+  private framesReceived = 0;
+  /** When the first byte of the frame still arriving came (or reading resumed), or null between frames. */
+  private partialSince: number | null = null;
+  private budgetReleased = false;
   handlers: FramedHandlers;
 
   constructor(
@@ -49,6 +55,8 @@ export class FramedConnection {
     handlers: FramedHandlers,
     readonly remote: string,
     private readonly pauseReadsAbove = Number.POSITIVE_INFINITY,
+    /** A listener's budget for partly received frames, shared by its connections (see receive-limits.ts). */
+    private readonly budget: ReceiveBudget | null = null,
   ) {
     this.decoder = new FrameDecoder(maxFrameBytes);
     this.handlers = handlers;
@@ -93,14 +101,35 @@ export class FramedConnection {
     }
   }
 
+  /** Why this connection missed its frame deadline (see receive-limits.ts), or null. */
+  missedFrameDeadline(now: number, frameTimeoutMs: number): string | null {
+    if (this.state !== "open" || this.readPaused) return null;
+    if (this.partialSince !== null && now - this.partialSince > frameTimeoutMs) {
+      return `a frame was still incomplete ${frameTimeoutMs} ms after it began (${this.decoder.describePartial()}): sent too slowly`;
+    }
+    if (this.framesReceived === 0 && this.partialSince === null && now - this.openedAt > frameTimeoutMs) {
+      return `no request within ${frameTimeoutMs} ms of connecting`;
+    }
+    return null;
+  }
+
   /** Bun socket callbacks route here. */
   handleData(chunk: Uint8Array): void {
     if (this.isClosed) return;
     let frames: Uint8Array[];
+    const bufferedBefore = this.decoder.bufferedBytes;
+    const partialBefore = this.decoder.hasPartialFrame;
     try {
       frames = this.decoder.push(chunk);
     } catch (error) {
       this.close(asKafkaCloneError(error).describe());
+      return;
+    }
+    this.framesReceived += frames.length;
+    if (!this.decoder.hasPartialFrame) this.partialSince = null;
+    else if (frames.length > 0 || !partialBefore) this.partialSince = performance.now();
+    if (this.budget && !this.budget.change(this.decoder.bufferedBytes - bufferedBefore)) {
+      this.close(`partly received frames across all connections exceed ${this.budget.limitBytes} bytes`);
       return;
     }
     if (this.heldAt < this.held.length) {
@@ -138,6 +167,7 @@ export class FramedConnection {
     if (this.state === "closed") return;
     const wasOpen = this.state === "open";
     this.state = "closed";
+    this.releaseBudget();
     this.queue = [];
     this.queued = 0;
     this.held = [];
@@ -154,6 +184,7 @@ export class FramedConnection {
    */
   close(reason: string | null = null): void {
     if (this.state !== "open") return;
+    this.releaseBudget();
     if (reason !== null) {
       this.handleClose(reason);
       return;
@@ -165,6 +196,13 @@ export class FramedConnection {
       this.state = "closed";
       this.socket.end();
     }
+  }
+
+  /** Returns this connection's partly received bytes to the listener's budget, once (nothing more is read). */
+  private releaseBudget(): void {
+    if (this.budgetReleased) return;
+    this.budgetReleased = true;
+    this.budget?.change(-this.decoder.bufferedBytes);
   }
 
   private flush(): void {
@@ -195,6 +233,7 @@ export class FramedConnection {
   private maybeResumeReading(): void {
     if (!this.readPaused || this.queued > this.pauseReadsAbove / 2 || this.state !== "open") return;
     this.readPaused = false;
+    if (this.partialSince !== null) this.partialSince = performance.now(); // the wait was the server's
     this.socket.resume();
     queueMicrotask(() => this.handleHeld());
   }

@@ -26,11 +26,21 @@ export interface RpcServerHooks<Session> {
   leaderHint?(): BrokerAddress | undefined;
 }
 
+export interface RpcServerOptions {
+  /**
+   * A request not answered within this long gets REQUEST_TIMED_OUT (its
+   * outcome unknown: a produce may still be written) and its late answer is
+   * dropped — e.g. a produce waiting on an fsync that hangs. 0 = no limit.
+   */
+  requestTimeoutMs?: number;
+}
+
 export class RpcDispatcher<Session> {
   constructor(
     private readonly handlers: Readonly<Record<string, RpcHandler<Session>>>,
     private readonly hooks: RpcServerHooks<Session>,
     private readonly logger: Logger,
+    private readonly options: RpcServerOptions = {},
   ) {}
 
   accept(connection: FramedConnection): FramedHandlers {
@@ -76,13 +86,35 @@ export class RpcDispatcher<Session> {
     }
     // Synchronous answers go out at once, ahead of any push the handler scheduled.
     if (result instanceof Promise) {
-      result.then(
-        (reply) => this.reply(connection, correlationId, reply),
-        (error) => this.fail(connection, correlationId, api, error),
-      );
+      this.answerWithin(connection, correlationId, api, result);
     } else {
       this.reply(connection, correlationId, result);
     }
+  }
+
+  /** Answers when `result` settles, or with REQUEST_TIMED_OUT at the deadline (the late answer is then dropped). */
+  private answerWithin(connection: FramedConnection, correlationId: number, api: string, result: Promise<RpcReply | null>): void {
+    const timeoutMs = this.options.requestTimeoutMs ?? 0;
+    let answered = false;
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(() => {
+            answered = true;
+            this.logger.warn("request timed out", { api, remote: connection.remote, timeoutMs });
+            const timedOut = new KafkaCloneError("REQUEST_TIMED_OUT", `${api} was not done within ${timeoutMs} ms; whether it took effect is unknown`);
+            this.fail(connection, correlationId, api, timedOut);
+          }, timeoutMs)
+        : null;
+    const settle = (answer: () => void) => {
+      if (timer !== null) clearTimeout(timer);
+      if (answered) return;
+      answered = true;
+      answer();
+    };
+    result.then(
+      (reply) => settle(() => this.reply(connection, correlationId, reply)),
+      (error) => settle(() => this.fail(connection, correlationId, api, error)),
+    );
   }
 
   private reply(connection: FramedConnection, correlationId: number, reply: RpcReply | null): void {

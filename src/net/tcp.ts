@@ -2,6 +2,7 @@
 import type { Socket, TCPSocketListener } from "bun";
 import { KafkaCloneError } from "../errors";
 import { FramedConnection, type FramedHandlers, READ_PAUSE_BYTES } from "./framed-connection";
+import { DEFAULT_FRAME_TIMEOUT_MS, ReceiveBudget, sweepSlowSenders } from "./receive-limits";
 
 interface SocketState {
   connection?: FramedConnection;
@@ -24,12 +25,17 @@ export interface ListenOptions {
   maxConnections?: number;
   /** A connection stops reading while more than this waits to be written to it (default READ_PAUSE_BYTES). */
   pauseReadsAbove?: number;
+  /** Bytes of partly received frames held across all connections (see receive-limits.ts). */
+  receiveBudgetBytes?: number;
+  /** A frame must arrive in full this long after its first byte, and a connection send its first one (0 = no limit). */
+  frameTimeoutMs?: number;
 }
 
 const NO_HANDLERS: FramedHandlers = { onFrame: () => {} };
 
 export function listenTcp(options: ListenOptions): TcpServer {
   const open = new Set<FramedConnection>();
+  const budget = new ReceiveBudget(options.receiveBudgetBytes);
   let listener: TCPSocketListener<SocketState>;
   try {
     listener = Bun.listen<SocketState>({
@@ -43,6 +49,7 @@ export function listenTcp(options: ListenOptions): TcpServer {
             NO_HANDLERS,
             `${socket.remoteAddress}:${socket.remotePort}`,
             options.pauseReadsAbove ?? READ_PAUSE_BYTES,
+            budget,
           );
           socket.data = { connection };
           if (options.maxConnections !== undefined && open.size >= options.maxConnections) {
@@ -71,11 +78,13 @@ export function listenTcp(options: ListenOptions): TcpServer {
   } catch (error) {
     throw new KafkaCloneError("NETWORK_ERROR", `cannot listen on ${options.host}:${options.port}: ${(error as Error).message}`);
   }
+  const stopSweep = sweepSlowSenders(() => open, options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS);
   return {
     host: options.host,
     port: listener.port,
     connectionCount: () => open.size,
     stop() {
+      stopSweep();
       for (const connection of open) connection.close();
       listener.stop(true);
     },

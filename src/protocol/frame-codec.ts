@@ -37,6 +37,11 @@ export class FrameDecoder {
     return this.buffered;
   }
 
+  /** True while a frame has begun (a byte of its length or more) but is not complete. */
+  get hasPartialFrame(): boolean {
+    return this.expected >= 0 || this.buffered > 0;
+  }
+
   /** What an unfinished frame looks like so far ("10 of 200 bytes"), or null between frames. */
   describePartial(): string | null {
     if (this.expected >= 0) return `${this.buffered} of ${this.expected} bytes`;

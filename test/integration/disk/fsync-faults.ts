@@ -32,8 +32,12 @@ export interface FsyncFault {
 }
 
 /** Makes every fdatasync of process `pid` (all its threads) fail with EIO until `stop()`. */
-export async function failFsyncs(pid: number): Promise<FsyncFault> {
-  const proc = Bun.spawn(["strace", "-f", "-p", String(pid), "-o", "/dev/null", "-e", "trace=fdatasync", "-e", "inject=fdatasync:error=EIO"], {
+export function failFsyncs(pid: number): Promise<FsyncFault> {
+  return injectIntoFsyncs(pid, "error=EIO");
+}
+
+async function injectIntoFsyncs(pid: number, fault: string): Promise<FsyncFault> {
+  const proc = Bun.spawn(["strace", "-f", "-p", String(pid), "-o", "/dev/null", "-e", "trace=fdatasync", "-e", `inject=fdatasync:${fault}`], {
     stdout: "ignore",
     stderr: "pipe",
   });
