@@ -20,7 +20,7 @@ export interface ThroughputRow {
 
 export interface GroupBenchResults {
   environment: Record<string, string | number>;
-  settings: { partitions: number; rounds: number; records: number; recordBytes: number };
+  settings: { partitions: number; rounds: number; records: number; recordBytes: number; repeats: number };
   settleAfterJoinMs: Summary;
   settleAfterLeaveMs: Summary;
   throughput: ThroughputRow[];
@@ -44,7 +44,7 @@ export function renderGroupBench(r: GroupBenchResults): string {
     `  after a member joins (2 → 3)   median ${r.settleAfterJoinMs.median} ms   min ${r.settleAfterJoinMs.min}   max ${r.settleAfterJoinMs.max}`,
     `  after a member leaves (3 → 2)  median ${r.settleAfterLeaveMs.median} ms   min ${r.settleAfterLeaveMs.min}   max ${r.settleAfterLeaveMs.max}`,
     "",
-    `Reading ${s.records.toLocaleString("en-US")} records of ${s.recordBytes} B from the earliest offset (each reader its own process):`,
+    `Reading ${s.records.toLocaleString("en-US")} records of ${s.recordBytes} B from the earliest offset (each reader its own process; median of ${s.repeats} interleaved runs):`,
   ];
   const baseline = r.throughput[0]!.recordsPerSec;
   for (const row of r.throughput) {
