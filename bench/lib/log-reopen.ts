@@ -67,7 +67,7 @@ export async function runReopen(options: ReopenOptions): Promise<ReopenResult> {
   const log = writer.partition(TOPIC, 0);
   const fill = { topic: TOPIC, recordBytes: 1024, batchBytes: options.batchBytes, inflight: options.inflight, maxSeconds: 3600 };
   const filled = await appendLoop(log, writerIO, { ...fill, acks: "1", maxBytes: (totalFrames - tailFrames) * frameBytes });
-  writer.checkpoint();
+  await writer.checkpoint();
   const tail = await appendLoop(log, writerIO, { ...fill, acks: "all", maxBytes: tailFrames * frameBytes });
   const expectedEnd = log.logEndOffset;
   const segments = log.segmentCount;

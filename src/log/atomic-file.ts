@@ -15,6 +15,25 @@ export function writeFileAtomically(file: string, contents: string | Uint8Array)
   syncDirectory(path.dirname(file));
 }
 
+/** The same, off the event loop: for checkpoints, which must not stall request handling. */
+export async function writeFileAtomicallyAsync(file: string, contents: Uint8Array): Promise<void> {
+  const temp = `${file}.tmp`;
+  const handle = await fs.promises.open(temp, "w");
+  try {
+    await handle.write(contents);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fs.promises.rename(temp, file);
+  const dir = await fs.promises.open(path.dirname(file), "r");
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
 export function syncDirectory(dir: string): void {
   const fd = fs.openSync(dir, "r");
   try {

@@ -186,6 +186,19 @@ export class IndexFile {
     this.changed = false;
   }
 
+  /** The same, with the fsync off the event loop (checkpoints). */
+  async syncAsync(): Promise<void> {
+    this.persist();
+    if (this.fd === null || !this.changed) return;
+    this.changed = false;
+    try {
+      await this.io.datasync(this.fd);
+    } catch (error) {
+      this.changed = true;
+      throw error;
+    }
+  }
+
   close(): void {
     if (this.fd === null) return;
     try {

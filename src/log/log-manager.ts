@@ -17,7 +17,7 @@ import {
   readRecoveryCheckpoint,
   RECOVERY_CHECKPOINT_FILE,
   type RecoveryPoints,
-  writeRecoveryCheckpoint,
+  writeRecoveryCheckpointAsync,
 } from "./recovery-checkpoint";
 import { validateTopicName } from "./topic-name";
 import { readTopicMetadata, type TopicMetadata, validatePartitionCount, writeTopicMetadata } from "./topic-metadata";
@@ -67,6 +67,8 @@ interface OpenTopic {
 export class LogManager {
   private readonly topics = new Map<string, OpenTopic>();
   private readonly timers: ReturnType<typeof setInterval>[] = [];
+  private checkpointChain: Promise<void> = Promise.resolve();
+  private checkpointsInFlight = 0;
   private closed = false;
   /** The disk was found unusable: nothing more is written, a checkpoint at close included. */
   private failed = false;
@@ -193,7 +195,7 @@ export class LogManager {
     fs.renameSync(path.join(this.topicsDir, name), trash);
     syncDirectory(this.topicsDir);
     // Drop its recovery point now, so a topic created later under this name is not held to it.
-    this.checkpoint();
+    await this.checkpoint();
     fs.rmSync(trash, { recursive: true, force: true });
     this.logger.info("deleted topic", { topic: name });
   }
@@ -240,14 +242,29 @@ export class LogManager {
     return [...this.topics.values()].flatMap((topic) => topic.logs);
   }
 
-  /** Records every partition's durable end as its recovery point. */
-  checkpoint(): void {
+  /**
+   * Records every partition's durable end as its recovery point. Its fsyncs
+   * run off the event loop; one checkpoint at a time (a call during another
+   * waits for it and then takes its own).
+   */
+  checkpoint(): Promise<void> {
+    this.checkpointsInFlight++;
+    const run = this.checkpointChain
+      .catch(() => {})
+      .then(() => this.checkpointNow())
+      .finally(() => this.checkpointsInFlight--);
+    this.checkpointChain = run;
+    return run;
+  }
+
+  private async checkpointNow(): Promise<void> {
     this.assertNotFenced();
-    const points: RecoveryPoints = new Map();
-    for (const log of this.allPartitions()) {
-      points.set(partitionKey(log.topic, log.partition), log.prepareCheckpoint());
-    }
-    writeRecoveryCheckpoint(path.join(this.dataDir, RECOVERY_CHECKPOINT_FILE), points);
+    const logs = this.allPartitions();
+    const points = await Promise.all(logs.map((log) => log.prepareCheckpoint()));
+    // A takeover may have happened while the fsyncs ran: a deposed leader must not name points.
+    this.assertNotFenced();
+    const named: RecoveryPoints = new Map(logs.map((log, i) => [partitionKey(log.topic, log.partition), points[i]!]));
+    await writeRecoveryCheckpointAsync(path.join(this.dataDir, RECOVERY_CHECKPOINT_FILE), named);
   }
 
   enforceRetention(nowMs = Date.now()): number {
@@ -261,7 +278,6 @@ export class LogManager {
     return deleted;
   }
 
-  /** Starts a fresh segment in every partition (a new leader does this at takeover). */
   /** Gives every partition a segment file no earlier leader has open (the takeover's first write). */
   startFreshSegments(): void {
     for (const log of this.allPartitions()) log.startFreshSegment();
@@ -279,7 +295,7 @@ export class LogManager {
     this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
     await Promise.all(this.allPartitions().map((log) => log.close()));
-    if (!this.failed && !this.isFenced()) this.checkpoint();
+    if (!this.failed && !this.isFenced()) await this.checkpoint();
   }
 
   /** A fresh name under staging/ or trash/, short whatever the topic name's length. */
@@ -302,7 +318,7 @@ export class LogManager {
   }
 
   private startTimers(checkpointMs: number, retentionMs: number): void {
-    const every = (ms: number, what: string, task: () => void) => {
+    const every = (ms: number, what: string, task: () => unknown) => {
       if (ms <= 0) return;
       const timer = setInterval(() => {
         if (this.isFenced()) {
@@ -310,16 +326,18 @@ export class LogManager {
           for (const t of this.timers) clearInterval(t);
           return;
         }
+        const failed = (error: unknown) => this.logger.error(`${what} failed`, { error: (error as Error).message });
         try {
-          task();
+          const result = task();
+          if (result instanceof Promise) result.catch(failed);
         } catch (error) {
-          this.logger.error(`${what} failed`, { error: (error as Error).message });
+          failed(error);
         }
       }, ms);
       timer.unref();
       this.timers.push(timer);
     };
-    every(checkpointMs, "recovery checkpoint", () => this.checkpoint());
+    every(checkpointMs, "recovery checkpoint", () => (this.checkpointsInFlight === 0 ? this.checkpoint() : undefined));
     every(retentionMs, "retention", () => this.enforceRetention());
   }
 }

@@ -248,12 +248,11 @@ export class PartitionLog {
    * index entries fsynced, the idempotent-producer state snapshotted — and
    * returns that offset for the recovery checkpoint to name.
    */
-  prepareCheckpoint(): number {
+  async prepareCheckpoint(): Promise<number> {
     const point = this.durableOffset;
-    if (this.closed) return point;
-    this.active.offsetIndex.sync();
-    this.active.timeIndex.sync();
-    this.producers.writeSnapshot(this.dir, point);
+    if (this.closing !== null) return point;
+    const active = this.active;
+    await Promise.all([active.offsetIndex.syncAsync(), active.timeIndex.syncAsync(), this.producers.writeSnapshotAsync(this.dir, point)]);
     return point;
   }
 

@@ -12,7 +12,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Packr } from "msgpackr";
 import { KafkaCloneError } from "../errors";
-import { writeFileAtomically } from "./atomic-file";
+import { writeFileAtomically, writeFileAtomicallyAsync } from "./atomic-file";
 
 export const PRODUCER_SNAPSHOT_FILE = "producer-state.snapshot";
 /** Enough for every batch of five full in-flight requests to be recognised when retried. */
@@ -96,12 +96,30 @@ export class ProducerStateTable {
 
   /** Writes the state as of `offset` next to the partition's segments, if it changed. */
   writeSnapshot(dir: string, offset: number): void {
-    if (!this.changed && fs.existsSync(path.join(dir, PRODUCER_SNAPSHOT_FILE))) return;
+    const snapshot = this.takeSnapshot(dir, offset);
+    if (snapshot) writeFileAtomically(snapshot.file, snapshot.bytes);
+  }
+
+  /** The same, with the file written and fsynced off the event loop (checkpoints). */
+  async writeSnapshotAsync(dir: string, offset: number): Promise<void> {
+    const snapshot = this.takeSnapshot(dir, offset);
+    if (!snapshot) return;
+    try {
+      await writeFileAtomicallyAsync(snapshot.file, snapshot.bytes);
+    } catch (error) {
+      this.changed = true;
+      throw error;
+    }
+  }
+
+  private takeSnapshot(dir: string, offset: number): { file: string; bytes: Uint8Array } | null {
+    const file = path.join(dir, PRODUCER_SNAPSHOT_FILE);
+    if (!this.changed && fs.existsSync(file)) return null;
     const copy = this.clone();
     copy.truncateTo(offset);
     const entries = [...copy.entries].map(([id, e]) => [id, e.epoch, e.batches.map((b) => [b.baseSequence, b.count, b.baseOffset])]);
-    writeFileAtomically(path.join(dir, PRODUCER_SNAPSHOT_FILE), packr.pack({ version: SNAPSHOT_VERSION, offset, entries }));
     this.changed = false;
+    return { file, bytes: packr.pack({ version: SNAPSHOT_VERSION, offset, entries }) };
   }
 
   /** The snapshot in `dir` and the offset it describes, or null when there is none or it is unreadable. */

@@ -5,7 +5,7 @@
  */
 import fs from "node:fs";
 import { KafkaCloneError } from "../errors";
-import { writeFileAtomically } from "./atomic-file";
+import { writeFileAtomically, writeFileAtomicallyAsync } from "./atomic-file";
 
 export const RECOVERY_CHECKPOINT_FILE = "recovery-point-offset-checkpoint";
 const VERSION = 0;
@@ -34,8 +34,16 @@ export function readRecoveryCheckpoint(file: string): RecoveryPoints {
   return points;
 }
 
-export function writeRecoveryCheckpoint(file: string, points: RecoveryPoints): void {
+function formatCheckpoint(points: RecoveryPoints): string {
   const lines = [String(VERSION), String(points.size)];
   for (const [key, offset] of points) lines.push(`${key} ${offset}`);
-  writeFileAtomically(file, `${lines.join("\n")}\n`);
+  return `${lines.join("\n")}\n`;
+}
+
+export function writeRecoveryCheckpoint(file: string, points: RecoveryPoints): void {
+  writeFileAtomically(file, formatCheckpoint(points));
+}
+
+export function writeRecoveryCheckpointAsync(file: string, points: RecoveryPoints): Promise<void> {
+  return writeFileAtomicallyAsync(file, Buffer.from(formatCheckpoint(points)));
 }

@@ -91,7 +91,7 @@ describe("a fenced log manager", () => {
     const manager = LogManager.open(dir, { checkpointIntervalMs: 0, retentionCheckIntervalMs: 0, logger: silentLogger, isFenced: () => fenced });
     manager.createTopic("t", 1);
     await write(manager.partition("t", 0), ["a"], 1);
-    manager.checkpoint();
+    await manager.checkpoint();
     const before = fs.readFileSync(path.join(dir, RECOVERY_CHECKPOINT_FILE), "utf8");
     fenced = true;
     await write(manager.partition("t", 0), ["b"], 1);

@@ -194,7 +194,7 @@ describe("reopening", () => {
     const first = openManager(dir);
     first.createTopic("again", 1);
     await produce(first, "again", 0, ["1", "2", "3", "4", "5"]);
-    first.checkpoint();
+    await first.checkpoint();
     await first.deleteTopic("again");
     first.createTopic("again", 1);
     await produce(first, "again", 0, ["only"]);

@@ -209,7 +209,7 @@ async function runSeed(seed: number, steps: number): Promise<void> {
       expect(log.logStartOffset).toBe(model.logStart);
       expect(log.segmentCount).toBe(model.segments.length);
     } else if (op < 0.9) {
-      manager.checkpoint();
+      await manager.checkpoint();
     } else if (op < 0.95) {
       await reopen(rng.chance(0.5));
     } else {

@@ -25,7 +25,7 @@ describe("recovery from a recovery point in an older segment", () => {
       await appendAll(log, more);
     };
     await add(10);
-    const recoveryPoint = log.prepareCheckpoint();
+    const recoveryPoint = await log.prepareCheckpoint();
     const pointSegment = log.active.baseOffset;
     await add(8);
     log.roll();
@@ -102,7 +102,7 @@ describe("recovery reads only the tail", () => {
       first.log.append(encodeBatch(batch), 1);
     }
     await first.log.waitFor(model.length, "all");
-    const recoveryPoint = first.log.prepareCheckpoint();
+    const recoveryPoint = await first.log.prepareCheckpoint();
     const tailStart = first.log.active.baseOffset;
     for (let i = 0; i < 3; i++) {
       const batch = makeRecords(rng, 2, clock);

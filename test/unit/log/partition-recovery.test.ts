@@ -45,7 +45,7 @@ async function buildCrashImage(): Promise<CrashImage> {
   const inLast: ProducerRecord[][] = [];
   for (let i = 0; i < 8; i++) inLast.push(makeRecords(rng, rng.int(1, 3), clock));
   await appendAll(log, inLast);
-  const recoveryPoint = log.prepareCheckpoint();
+  const recoveryPoint = await log.prepareCheckpoint();
   const lastBatch = makeRecords(rng, 3, clock);
   await appendAll(log, [lastBatch]);
   expect(log.segmentCount).toBeGreaterThanOrEqual(4);

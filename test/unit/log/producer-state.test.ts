@@ -100,7 +100,7 @@ describe("producer state after a restart", () => {
   test("the snapshot taken at a checkpoint lets a reopened log recognise retries", async () => {
     const dir = temp.make();
     const log = await writeSome(dir);
-    const point = log.prepareCheckpoint();
+    const point = await log.prepareCheckpoint();
     const after = log.append(frame(11, 60, 3), 1);
     await log.waitFor(after.nextOffset, "all");
     const image = temp.make();
@@ -114,7 +114,7 @@ describe("producer state after a restart", () => {
   test("without a snapshot the state is replayed from the log", async () => {
     const dir = temp.make();
     const log = await writeSome(dir);
-    const point = log.prepareCheckpoint();
+    const point = await log.prepareCheckpoint();
     const image = temp.make();
     copyTree(dir, image);
     fs.rmSync(path.join(image, PRODUCER_SNAPSHOT_FILE));
@@ -126,7 +126,7 @@ describe("producer state after a restart", () => {
   test("a snapshot naming batches a torn tail lost does not swallow their retry", async () => {
     const dir = temp.make();
     const log = await writeSome(dir);
-    const point = log.prepareCheckpoint();
+    const point = await log.prepareCheckpoint();
     const image = temp.make();
     copyTree(dir, image);
     const segments = fs.readdirSync(image).filter((name) => name.endsWith(".log")).sort();

@@ -130,7 +130,7 @@ describe("index rebuild", () => {
     for (const r of records) first.log.append(encodeBatch([r]), 1);
     await first.log.waitFor(records.length, "all");
     expect(first.log.segmentCount).toBe(1);
-    const recoveryPoint = first.log.prepareCheckpoint();
+    const recoveryPoint = await first.log.prepareCheckpoint();
     // An unclean stop: the files as they are while the log is open.
     const dir = temp.make();
     copyTree(liveDir, dir);
