@@ -20,7 +20,8 @@ import { ClientSession } from "./client-session";
 import { GroupCoordinator, type GroupCoordinatorOptions } from "./groups/group-coordinator";
 import { clientHandlers } from "./handler-table";
 import type { BrokerServices, Leadership } from "./request-handler";
-import { makesDiskUnusable, whenDiskWorks } from "./storage-health";
+import { DiskGuard } from "./disk-guard";
+import { FsyncWatch } from "./fsync-watch";
 
 export interface BrokerOptions {
   id: number;
@@ -36,6 +37,8 @@ export interface BrokerOptions {
   frameTimeoutMs?: number;
   /** Bytes of partly received frames held across all client connections (default 256 MiB). */
   receiveBudgetBytes?: number;
+  /** An fdatasync outstanding longer than this makes the disk unusable (default 15 s; 0 = never). */
+  fsyncTimeoutMs?: number;
   /** The log's file operations (tests inject faults here); the real ones by default. */
   io?: FileIO;
   /** How often recovery points are checkpointed. */
@@ -46,6 +49,7 @@ export interface BrokerOptions {
 
 interface ActiveState extends Leadership {
   lock: DataDirLock;
+  fsyncs: FsyncWatch;
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -67,15 +71,20 @@ export class Broker implements BrokerServices {
   private readonly dispatcher: RpcDispatcher<ClientSession>;
   private readonly sessions = new Set<ClientSession>();
   private readonly logger: Logger;
-  /** The logs found on an unusable disk (see storage-health.ts): they acknowledge nothing more. */
-  private failedLogs: LogManager | null = null;
-  /** What follows an unusable disk: standalone, reopen the logs once it works; a cluster member steps down instead. */
-  private onDiskUnusable: (reason: string) => void = (reason) => this.reopenWhenDiskWorks(reason);
+  /** What an unusable disk does to this broker (see storage-health.ts). */
+  private readonly disk: DiskGuard;
   private onSteppedDown: (reason: string, epoch: number) => void = () => {};
-  private cancelDiskProbe: (() => void) | null = null;
 
   constructor(readonly options: BrokerOptions) {
     this.logger = createLogger(`broker-${options.id}`);
+    this.disk = new DiskGuard({
+      id: options.id,
+      dataDir: options.dataDir,
+      epoch: () => this.epoch,
+      activeLogs: () => this.active,
+      stepDown: (reason) => this.stepDown(reason),
+      reopen: async () => ({ ...(await this.becomeActive(this.nextStandaloneEpoch())) }),
+    }, this.logger);
     const observer = options.observer ?? {};
     this.dispatcher = new RpcDispatcher(instrumentHandlers(clientHandlers(this), observer), {
       openSession: (connection) => {
@@ -127,6 +136,7 @@ export class Broker implements BrokerServices {
       receiveBudgetBytes: this.options.receiveBudgetBytes,
       accept: (connection) => this.dispatcher.accept(connection),
     });
+    this.disk.start(this.options.fsyncTimeoutMs);
   }
 
   /**
@@ -143,13 +153,15 @@ export class Broker implements BrokerServices {
       mayBreak: mayBreakLock,
       onCompromised: (error) => {
         // An unusable disk cannot keep the lock fresh either; those logs write nothing any more, so they may go on serving reads.
-        if (this.active !== null && this.active.logs === this.failedLogs) return;
+        if (this.active !== null && this.disk.hasFailed(this.active.logs)) return;
         void this.stepDown(`data directory lock compromised: ${error.message}`);
       },
     }).catch((error: unknown) => {
       throw error instanceof KafkaCloneError ? error : storageError(`locking data directory ${this.options.dataDir}`, error);
     });
     let logs: LogManager | null = null;
+    const fsyncs = new FsyncWatch();
+    const io = fsyncs.wrap(this.options.io ?? nodeFileIO);
     let groups: GroupCoordinator;
     try {
       const onDisk = readLeaderEpoch(this.options.dataDir);
@@ -160,7 +172,7 @@ export class Broker implements BrokerServices {
         checkpointIntervalMs: this.options.checkpointIntervalMs,
         logger: this.logger.child("log"),
         isFenced: () => this.epochOnDiskMovedPast(epoch),
-        io: this.options.observer?.fsync ? timedFileIO(this.options.io ?? nodeFileIO, this.options.observer.fsync) : (this.options.io ?? nodeFileIO),
+        io: this.options.observer?.fsync ? timedFileIO(io, this.options.observer.fsync) : io,
         observer: this.logObserver(),
       });
       logs.startFreshSegments();
@@ -171,7 +183,7 @@ export class Broker implements BrokerServices {
       await lock.release();
       throw error instanceof KafkaCloneError ? error : storageError(`taking over data directory ${this.options.dataDir}`, error);
     }
-    this.active = { logs, epoch, lock, groups };
+    this.active = { logs, epoch, lock, groups, fsyncs };
     this.knownLeader = this.address;
     const reports = [...logs.recoveryReports.values()];
     const report: TakeoverReport = {
@@ -200,43 +212,14 @@ export class Broker implements BrokerServices {
         });
         outer?.storageError?.(topic, partition, error);
         const logs = this.active?.logs;
-        if (logs && makesDiskUnusable(error, logs.partition(topic, partition).storageFailure !== null)) this.diskUnusable(logs, error.message);
+        if (logs) this.disk.storageError(logs, topic, partition, error);
       },
     };
   }
 
-  /** The disk under `logs` is unusable: nothing more is acknowledged, then standalone recovery or a cluster step-down. */
-  private diskUnusable(logs: LogManager, reason: string): void {
-    if (this.failedLogs === logs) return;
-    this.failedLogs = logs;
-    this.logger.error("the disk is unusable: acknowledging nothing more", { reason, epoch: this.epoch });
-    logs.failAll(new KafkaCloneError("STORAGE_ERROR", `the disk is unusable (${reason}); broker ${this.id} acknowledges nothing until its logs are reopened`));
-    this.onDiskUnusable(reason);
-  }
-
   /** A cluster member takes over what follows an unusable disk (it steps down and lets another broker lead). */
   setDiskUnusableHandler(handler: (reason: string) => void): void {
-    this.onDiskUnusable = handler;
-  }
-
-  /** Standalone: once the disk passes a probe, reopen the logs as a fresh takeover at the next epoch. */
-  private reopenWhenDiskWorks(reason: string): void {
-    this.cancelDiskProbe?.();
-    this.cancelDiskProbe = whenDiskWorks(this.options.dataDir, this.id, () => {
-      this.cancelDiskProbe = null;
-      void this.reopenLogs(reason);
-    });
-  }
-
-  private async reopenLogs(reason: string): Promise<void> {
-    try {
-      await this.stepDown(`reopening the logs: the disk was unusable (${reason}) and works again`);
-      const report = await this.becomeActive(this.nextStandaloneEpoch());
-      this.logger.info("logs reopened after the disk was unusable", { ...report });
-    } catch (error) {
-      this.logger.error("reopening the logs failed; probing the disk again", { error: (error as Error).message });
-      this.reopenWhenDiskWorks(reason);
-    }
+    this.disk.setHandler(handler);
   }
 
   /** A newer leader wrote its epoch (an unreadable file counts too: ownership cannot be shown). */
@@ -296,8 +279,7 @@ export class Broker implements BrokerServices {
   }
 
   async stop(): Promise<void> {
-    this.cancelDiskProbe?.();
-    this.cancelDiskProbe = null;
+    this.disk.stop();
     await this.stepDown("shutting down");
     this.server?.stop();
     this.server = null;

@@ -19,7 +19,7 @@ import { randomIncarnation } from "../zookeeper/heartbeat-sender";
 import type { Broker } from "./broker";
 import { ElectionTransport } from "./election-transport";
 import { SharedLease } from "./shared-lease";
-import { diskProbePasses, whenDiskWorks } from "./storage-health";
+import { probeDisk, whenDiskWorks } from "./storage-health";
 import type { FromZkSession, ToZkSession } from "./zk-session-messages";
 
 export interface ClusterMemberOptions {
@@ -311,9 +311,8 @@ export class ClusterMember {
           this.apply(this.bully.stepDown());
         }
         // A disk this broker cannot write: let the others win the next election instead of winning and failing again.
-        if (!diskProbePasses(this.broker.options.dataDir, this.broker.id)) {
-          this.sitOut(`takeover failed: ${(error as Error).message}`);
-        }
+        const reason = `takeover failed: ${(error as Error).message}`;
+        void probeDisk(this.broker.options.dataDir, this.broker.id).then((works) => works || this.sitOut(reason));
       }
     });
   }

@@ -7,7 +7,9 @@
  *     good fsync can be trusted — never retried, never acknowledged), or a
  *     failed write could not be cut back off the file; or
  *   - any log write failed with EROFS or EIO: the file system went read-only
- *     or the device failed.
+ *     or the device failed; or
+ *   - an fdatasync has not returned within the fsync timeout (a hung disk or
+ *     NFS server: see fsync-watch.ts).
  * A full disk (ENOSPC, EDQUOT) is not unusable: the failed write was cut
  * back off, nothing unwritten was acknowledged, reads go on, and writes
  * resume once space is freed.
@@ -42,32 +44,51 @@ export function makesDiskUnusable(error: KafkaCloneError, partitionFailed: boole
   return code !== undefined && FATAL_ERRNOS.has(code);
 }
 
-/** True when a file can be created, written, fdatasynced and removed under brokers/<id>/ of `dataDir`. */
-export function diskProbePasses(dataDir: string, brokerId: number): boolean {
+/**
+ * Resolves true when a file can be created, written, fdatasynced and removed
+ * under brokers/<id>/ of `dataDir`, false on an error. Asynchronous: on a hung
+ * disk it stays pending instead of freezing the broker.
+ */
+export async function probeDisk(dataDir: string, brokerId: number): Promise<boolean> {
   const dir = path.join(dataDir, "brokers", String(brokerId));
   const file = path.join(dir, "disk-probe");
   try {
-    fs.mkdirSync(dir, { recursive: true });
-    const fd = fs.openSync(file, "w");
+    await fs.promises.mkdir(dir, { recursive: true });
+    const handle = await fs.promises.open(file, "w");
     try {
-      fs.writeSync(fd, `probe ${Date.now()}\n`);
-      fs.fdatasyncSync(fd); // what the log does after each write
+      await handle.write(`probe ${Date.now()}\n`);
+      await handle.datasync(); // what the log does after each write
     } finally {
-      fs.closeSync(fd);
+      await handle.close();
     }
-    fs.rmSync(file);
+    await fs.promises.rm(file);
     return true;
   } catch {
     return false;
   }
 }
 
-/** Calls `onHealthy` once the probe passes, probing every DISK_PROBE_INTERVAL_MS; returns a cancel function. */
+/**
+ * Calls `onHealthy` once a probe passes, probing every DISK_PROBE_INTERVAL_MS
+ * (one probe at a time: a hung one is waited for, not piled up); returns a
+ * cancel function.
+ */
 export function whenDiskWorks(dataDir: string, brokerId: number, onHealthy: () => void): () => void {
+  let probing = false;
+  let done = false;
   const timer = setInterval(() => {
-    if (!diskProbePasses(dataDir, brokerId)) return;
-    clearInterval(timer);
-    onHealthy();
+    if (probing || done) return;
+    probing = true;
+    void probeDisk(dataDir, brokerId).then((passed) => {
+      probing = false;
+      if (!passed || done) return;
+      done = true;
+      clearInterval(timer);
+      onHealthy();
+    });
   }, DISK_PROBE_INTERVAL_MS);
-  return () => clearInterval(timer);
+  return () => {
+    done = true;
+    clearInterval(timer);
+  };
 }

@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { Broker, DEFAULT_REQUEST_TIMEOUT_MS } from "../broker/broker";
+import { DEFAULT_FSYNC_TIMEOUT_MS } from "../broker/fsync-watch";
 import { DEFAULT_FRAME_TIMEOUT_MS, DEFAULT_RECEIVE_BUDGET_BYTES } from "../net/receive-limits";
 import { ClusterMember } from "../broker/cluster-member";
 import { parseHostPort } from "../client/addresses";
@@ -22,6 +23,7 @@ const args = configurable({
   "max-connections": { type: "string", description: "client connections accepted at once", default: "10000" },
   "request-timeout-ms": { type: "string", description: "a request not answered within this gets REQUEST_TIMED_OUT (0 = no limit)", default: String(DEFAULT_REQUEST_TIMEOUT_MS) },
   "frame-timeout-ms": { type: "string", description: "a request must arrive in full within this of its first byte, and a new connection send one (0 = no limit)", default: String(DEFAULT_FRAME_TIMEOUT_MS) },
+  "fsync-timeout-ms": { type: "string", description: "an fsync outstanding this long makes the disk unusable: the broker stops acknowledging and steps down (0 = never)", default: String(DEFAULT_FSYNC_TIMEOUT_MS) },
   "max-receive-buffer-bytes": { type: "string", description: "bytes of partly received requests held across all connections", default: String(DEFAULT_RECEIVE_BUDGET_BYTES) },
   "segment-bytes": { type: "string", description: "default segment size before a roll", default: String(1024 * 1024 * 1024) },
   "segment-ms": { type: "string", description: "default segment age before a roll", default: String(7 * 24 * 3600 * 1000) },
@@ -54,6 +56,7 @@ export const brokerCommand = defineCommand({
         requestTimeoutMs: intFlag(a["request-timeout-ms"], "request-timeout-ms", { min: 0 }),
         frameTimeoutMs: intFlag(a["frame-timeout-ms"], "frame-timeout-ms", { min: 0 }),
         receiveBudgetBytes: intFlag(a["max-receive-buffer-bytes"], "max-receive-buffer-bytes", { min: 1024 }),
+        fsyncTimeoutMs: intFlag(a["fsync-timeout-ms"], "fsync-timeout-ms", { min: 0 }),
         logDefaults: {
           segmentBytes: intFlag(a["segment-bytes"], "segment-bytes", { min: 1024 }),
           segmentMs: intFlag(a["segment-ms"], "segment-ms", { min: 1 }),
