@@ -8,7 +8,6 @@ import { createLogger, type Logger } from "../logger";
 import { RpcDispatcher } from "../net/rpc-server";
 import { listenTcp, type TcpServer } from "../net/tcp";
 import { ZK_API, type ZkBrokerStatus, type ZkClaimResponse, type ZkViewResponse } from "../protocol/api";
-import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/frame-codec";
 import { openHeartbeat, sealHeartbeatAck } from "./heartbeat-checksum";
 import { readZkClaimRequest } from "../protocol/requests";
 import { randomIncarnation } from "./heartbeat-sender";
@@ -25,6 +24,8 @@ export interface ZookeeperOptions {
 }
 
 const BIND_ATTEMPTS = 20;
+/** Its requests (a view, a claim) are tiny: no client may make it hold more than this for one. */
+const ZK_MAX_FRAME_BYTES = 1024 * 1024;
 
 export class ZookeeperServer {
   private tcp: TcpServer | null = null;
@@ -64,7 +65,7 @@ export class ZookeeperServer {
       const tcp = listenTcp({
         host: this.options.host,
         port: this.options.port,
-        maxFrameBytes: this.options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+        maxFrameBytes: this.options.maxFrameBytes ?? ZK_MAX_FRAME_BYTES,
         accept: (connection) => dispatcher.accept(connection),
       });
       try {

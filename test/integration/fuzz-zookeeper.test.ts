@@ -15,7 +15,8 @@ import { RpcConnection } from "../../src/net/rpc-connection";
 import { ZK_API, type ZkViewResponse } from "../../src/protocol/api";
 import { hostPort, TestCluster, waitForView } from "./cluster-harness";
 import { vmRssBytes } from "./garbage";
-import { cleanUpAfterThisFile } from "./harness";
+import { cleanUpAfterThisFile, withTimeout } from "./harness";
+import { openRawSocket } from "./raw-socket";
 import { requestFrameMutations, zookeeperCorpus } from "./fuzz/frame-corpus";
 import { fuzzPlan, RssSampler, runFuzz } from "./fuzz/fuzz-run";
 import { sendTcpBatch } from "./fuzz/tcp-fuzz";
@@ -61,10 +62,20 @@ afterAll(() => {
 
 describe("fuzzing the zookeeper", () => {
   test("TCP: seeded noise and mutated view and claim requests", async () => {
-    const target = { port: () => hostPort(cluster.zkAddress).port, corpus: zookeeperCorpus(5), mutation: requestFrameMutations(100 * MiB) };
+    const target = { port: () => hostPort(cluster.zkAddress).port, corpus: zookeeperCorpus(5), mutation: requestFrameMutations(MiB) };
     await runFuzz(fuzzPlan(2000), "zookeeper-tcp", (cases) => sendTcpBatch(cases, target, async () => void (await view())), assertUndisturbed);
     const unexpected = cluster.zk.stderr().split("\n").filter((line) => /request failed unexpectedly|uncaught|panic/i.test(line));
     expect(unexpected).toEqual([]);
+  });
+
+  test("TCP: a frame over the zookeeper's 1 MiB limit is refused from its length alone", async () => {
+    const socket = await openRawSocket(hostPort(cluster.zkAddress).port, { decode: false });
+    const head = new Uint8Array(8);
+    new DataView(head.buffer).setUint32(0, MiB + 1);
+    socket.write(head);
+    await withTimeout(socket.closed, 5000, "the zookeeper to close the connection");
+    await cluster.zk.waitForLog(/reason=FRAME_TOO_LARGE: declared frame length 1048577 exceeds the maximum 1048576/);
+    await assertUndisturbed();
   });
 
   test("UDP: garbage heartbeats never register a broker nor disturb the real one", async () => {
