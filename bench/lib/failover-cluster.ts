@@ -56,12 +56,16 @@ export class FailoverCluster {
   readonly brokers = new Map<number, ClusterProcess>();
   /** Every broker process started, restarted ones included. */
   readonly history: { id: number; broker: ClusterProcess }[] = [];
+  /** Every zookeeper process started, restarted ones included. */
+  readonly zookeeperHistory: ClusterProcess[];
 
   private constructor(
-    readonly zookeeper: ClusterProcess,
+    public zookeeper: ClusterProcess,
     readonly zkAddress: HostPort,
     readonly dataDir: string,
-  ) {}
+  ) {
+    this.zookeeperHistory = [zookeeper];
+  }
 
   static async start(dataDir: string, brokerIds: number[]): Promise<FailoverCluster> {
     const zookeeper = await start(["zookeeper", "--port", "0"]);
@@ -81,11 +85,29 @@ export class FailoverCluster {
     return broker;
   }
 
-  async kill(id: number): Promise<void> {
+  async kill(id: number, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
     const broker = this.brokers.get(id);
     if (!broker) throw new Error(`no broker ${id}`);
-    broker.proc.kill("SIGKILL");
+    broker.proc.kill(signal);
     await broker.proc.exited;
+  }
+
+  /** Sends `signal` to broker `id` without waiting (SIGSTOP / SIGCONT). */
+  signal(id: number, signal: NodeJS.Signals): void {
+    const broker = this.brokers.get(id);
+    if (!broker) throw new Error(`no broker ${id}`);
+    broker.proc.kill(signal);
+  }
+
+  async killZookeeper(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    this.zookeeper.proc.kill(signal);
+    await this.zookeeper.proc.exited;
+  }
+
+  /** A new zookeeper on the same port (after killZookeeper). */
+  async startZookeeper(): Promise<void> {
+    this.zookeeper = await start(["zookeeper", "--port", String(this.zkAddress.port)]);
+    this.zookeeperHistory.push(this.zookeeper);
   }
 
   async view(timeoutMs = 1000): Promise<ZkViewResponse> {

@@ -1,0 +1,38 @@
+/** The chaos run's report: settings, the faults injected, the records checked, each anomaly kind, and the verdict. */
+import { ANOMALY_KINDS } from "./checker";
+import type { ChaosResult } from "./run-chaos";
+
+const round = (ms: number) => Math.round(ms);
+
+/** The fault whose window (start → recovered) holds `at` (ms from the start), if any. */
+function faultAround(result: ChaosResult, at: number): string {
+  const fault = result.faults.find((f) => at >= f.startedAt - 1000 && at <= (f.recoveredAt ?? Infinity));
+  return fault ? `during fault #${fault.index} (${fault.kind}, broker ${fault.victim})` : "outside every fault";
+}
+
+export function renderChaosReport(result: ChaosResult): string {
+  const { options, check, faults } = result;
+  const s = check.stats;
+  const byKind = new Map<string, number>();
+  for (const fault of faults) byKind.set(fault.kind, (byKind.get(fault.kind) ?? 0) + 1);
+  const lines = [
+    `chaos: seed ${options.seed}, ${options.seconds} s, ${options.producers} producers x ${options.ratePerProducer} records/s, ${options.partitions} partitions, took ${(result.elapsedMs / 1000).toFixed(1)} s`,
+    `faults injected: ${faults.length}${faults.length ? ` (${[...byKind].map(([kind, n]) => `${kind} ${n}`).join(", ")})` : ""}`,
+    ...faults.map((f) => `  ${f.description} -> broker ${f.victim ?? "-"}: at ${(f.startedAt / 1000).toFixed(1)} s, healed +${round(f.healedAt - f.startedAt)} ms, ` +
+      (f.recoveredAt === null ? "NOT recovered" : `recovered +${round(f.recoveredAt - f.healedAt)} ms`) + (f.note ? ` (${f.note})` : "")),
+    `broker events: ${Object.entries(result.events).map(([k, v]) => `${k} ${v}`).join(", ")}`,
+    `records: ${s.attempts} sent, ${s.ok} acknowledged, ${s.failed} failed, ${s.unknown} unknown (${s.unknownInLog} of them in the log); ` +
+      `${s.recordsInLog} in the log, ${s.liveReads} read live`,
+    `max unavailability: ${round(s.maxUnavailabilityMs)} ms without an acknowledgement, from ${(s.maxUnavailabilityFromMs / 1000).toFixed(1)} s ` +
+      `(${faultAround(result, s.maxUnavailabilityFromMs)})`,
+    "anomalies:",
+    ...ANOMALY_KINDS.map((kind) => {
+      const list = check.anomalies[kind];
+      return [`  ${kind.padEnd(20)} ${list.count}`, ...list.examples.map((e) => `      ${e}`)].join("\n");
+    }),
+  ];
+  for (const problem of result.problems) lines.push(`problem: ${problem}`);
+  if (result.keptDir) lines.push(`data, process logs and history kept in ${result.keptDir}`);
+  lines.push(result.passed ? "PASS: no anomalies" : `FAIL: ${check.anomalyCount} anomalies, ${result.problems.length} problems; replay with CHAOS_SEED=${options.seed} CHAOS_SECONDS=${options.seconds} make chaos`);
+  return lines.join("\n");
+}

@@ -1,0 +1,91 @@
+/**
+ * The seeded fault schedule: which faults, in which order, held how long,
+ * with how long a quiet spell before each. Victims are chosen when a fault
+ * runs ("the active broker" is whoever the zookeeper names then), so a seed
+ * replays the same sequence of faults with the same parameters.
+ */
+import { Random } from "./random";
+
+export type FaultKind =
+  /** kill -9 of the active broker; it restarts (as a standby) after holdMs. */
+  | "kill-active"
+  /** SIGSTOP of the active broker for longer than the session timeout: another takes over, then SIGCONT. */
+  | "pause-active-long"
+  /** SIGSTOP of the active broker for less than the session timeout, then SIGCONT. */
+  | "pause-active-short"
+  /** kill -9 of the zookeeper; a new one on the same port after holdMs. */
+  | "restart-zookeeper"
+  /** One broker (any role) stopped with `signal`, restarted after holdMs. */
+  | "restart-broker"
+  /** The zookeeper killed, then the active broker killed or paused; the zookeeper back after holdMs, the broker after brokerHoldMs. */
+  | "zookeeper-and-active";
+
+export interface Fault {
+  index: number;
+  kind: FaultKind;
+  /** Quiet time before the fault, after the cluster recovered from the previous one. */
+  gapMs: number;
+  holdMs: number;
+  /** restart-broker: which broker, and how it is stopped. */
+  brokerId?: number;
+  signal?: "SIGKILL" | "SIGTERM" | "SIGSTOP";
+  /** zookeeper-and-active: how long the active broker stays down or paused, from the zookeeper's return. */
+  brokerHoldMs?: number;
+}
+
+const WEIGHTS: readonly (readonly [FaultKind, number])[] = [
+  ["kill-active", 3],
+  ["pause-active-long", 3],
+  ["pause-active-short", 2],
+  ["restart-zookeeper", 2],
+  ["restart-broker", 2],
+  ["zookeeper-and-active", 1],
+];
+
+/** `count` faults from `seed`, for a cluster of `brokerIds` whose zookeeper declares a broker dead after `sessionTimeoutMs`. */
+export function faultSchedule(seed: number, count: number, brokerIds: readonly number[], sessionTimeoutMs: number): Fault[] {
+  const random = new Random(seed);
+  const faults: Fault[] = [];
+  for (let index = 1; index <= count; index++) {
+    const kind = random.weighted(WEIGHTS);
+    const gapMs = random.int(300, 2500);
+    const fault: Fault = { index, kind, gapMs, holdMs: 0 };
+    switch (kind) {
+      case "kill-active":
+        fault.holdMs = random.int(100, 3000);
+        break;
+      case "pause-active-long":
+        fault.holdMs = random.int(Math.round(sessionTimeoutMs * 1.5), sessionTimeoutMs * 6);
+        break;
+      case "pause-active-short":
+        fault.holdMs = random.int(Math.round(sessionTimeoutMs * 0.1), Math.round(sessionTimeoutMs * 0.8));
+        break;
+      case "restart-zookeeper":
+        fault.holdMs = random.int(50, 3000);
+        break;
+      case "restart-broker":
+        fault.brokerId = random.pick(brokerIds);
+        fault.signal = random.pick(["SIGKILL", "SIGTERM"] as const);
+        fault.holdMs = random.int(100, 2000);
+        break;
+      case "zookeeper-and-active":
+        fault.signal = random.pick(["SIGKILL", "SIGSTOP"] as const);
+        fault.holdMs = random.int(100, 2500);
+        fault.brokerHoldMs = random.int(0, sessionTimeoutMs * 4);
+        break;
+    }
+    faults.push(fault);
+  }
+  return faults;
+}
+
+export function describeFault(fault: Fault): string {
+  switch (fault.kind) {
+    case "restart-broker":
+      return `#${fault.index} after ${fault.gapMs} ms: ${fault.signal} broker ${fault.brokerId}, restart after ${fault.holdMs} ms`;
+    case "zookeeper-and-active":
+      return `#${fault.index} after ${fault.gapMs} ms: kill -9 the zookeeper, ${fault.signal} the active broker; zookeeper back after ${fault.holdMs} ms, broker ${fault.brokerHoldMs} ms later`;
+    default:
+      return `#${fault.index} after ${fault.gapMs} ms: ${fault.kind} for ${fault.holdMs} ms`;
+  }
+}

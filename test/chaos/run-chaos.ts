@@ -1,0 +1,161 @@
+/**
+ * One chaos run: a zookeeper and three brokers (the compiled binary, default
+ * settings, one shared data directory), producers and a live consumer in this
+ * process, the seeded fault schedule, then everything healed, the topic read
+ * back and the history checked. Every process is killed on any exit path; the
+ * working directory (data, process logs, history) is kept when the run fails.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { activeId, FailoverCluster, killEverything } from "../../bench/lib/failover-cluster";
+import { Admin } from "../../src/client/admin";
+import { zookeeperLocator } from "../../src/client/zookeeper-locator";
+import { check, type CheckReport } from "./checker";
+import { FaultInjector } from "./fault-injector";
+import { faultSchedule } from "./fault-schedule";
+import { endOffsets, readWholeTopic } from "./final-read";
+import type { FaultRecord } from "./history";
+import { LiveReader } from "./live-reader";
+import { Workload } from "./workload";
+
+export interface ChaosOptions {
+  seconds: number;
+  seed: number;
+  producers: number;
+  ratePerProducer: number;
+  recordBytes: number;
+  partitions: number;
+  /** Where the run's working directory is made. */
+  parentDir: string;
+  /** Keep the working directory when the run fails (default true). */
+  keepOnFailure?: boolean;
+  log: (message: string) => void;
+}
+
+export interface ChaosResult {
+  options: ChaosOptions;
+  passed: boolean;
+  check: CheckReport;
+  faults: FaultRecord[];
+  /** Liveness failures (no recovery, producers never acknowledged again, the reader never caught up). */
+  problems: string[];
+  /** Lines the brokers logged that say what the faults did. */
+  events: Record<string, number>;
+  elapsedMs: number;
+  keptDir: string | null;
+}
+
+export const TOPIC = "chaos";
+const BROKER_IDS = [1, 2, 3];
+const WARM_UP_MS = 1000;
+const TAIL_MS = 1500;
+const CATCH_UP_MS = 30_000;
+const EVENTS: Record<string, RegExp> = {
+  takeovers: /takeover complete/g,
+  stepDowns: /"stepping down"|stepping down/g,
+  leaseLapses: /lease lapsed/g,
+  leasesRegained: /lease regained/g,
+};
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
+  const started = performance.now();
+  fs.mkdirSync(options.parentDir, { recursive: true });
+  const workDir = fs.mkdtempSync(path.join(options.parentDir, "kc-chaos-"));
+  const dataDir = path.join(workDir, "data");
+  fs.mkdirSync(dataDir);
+  const problems: string[] = [];
+  let cluster: FailoverCluster | null = null;
+  try {
+    options.log(`starting a zookeeper and brokers ${BROKER_IDS.join(", ")} on ${dataDir}`);
+    cluster = await FailoverCluster.start(dataDir, BROKER_IDS);
+    const c = cluster;
+    const first = await c.waitForView((v) => activeId(v) !== null, 20_000, "a first active broker");
+    const clientOptions = () => ({ bootstrap: [], locator: zookeeperLocator(c.zkAddress) });
+    const admin = new Admin(clientOptions());
+    await admin.createTopic(TOPIC, options.partitions);
+    admin.close();
+
+    const schedule = faultSchedule(options.seed, 10_000, BROKER_IDS, first.sessionTimeoutMs);
+    const workload = new Workload(clientOptions, {
+      topic: TOPIC,
+      producers: options.producers,
+      ratePerProducer: options.ratePerProducer,
+      recordBytes: options.recordBytes,
+      deliveryTimeoutMs: 30_000,
+      keys: 32,
+    });
+    const reader = new LiveReader(clientOptions, TOPIC);
+    const origin = performance.now();
+    workload.start();
+    reader.start();
+    await Bun.sleep(WARM_UP_MS);
+
+    const injector = new FaultInjector(c, BROKER_IDS, origin, options.log);
+    const until = origin + options.seconds * 1000 - TAIL_MS;
+    const ran = await injector.run(schedule, until);
+    options.log(`${ran} faults injected; healing and letting the producers run on`);
+    if (!(await injector.healAll())) problems.push("the cluster did not recover (every broker alive, one active) after the last fault was healed");
+    const healedAt = performance.now();
+    while (performance.now() < Math.max(until + TAIL_MS, healedAt + 1000)) await Bun.sleep(50);
+    if (workload.lastAckAt < healedAt) problems.push(`no acknowledgement in the ${Math.round(performance.now() - healedAt)} ms after the cluster was healed`);
+
+    options.log("stopping the producers");
+    await workload.stop(60_000);
+    workload.close();
+    const ends = await endOffsets(clientOptions(), TOPIC);
+    const caughtUpBy = performance.now() + CATCH_UP_MS;
+    while (![...ends].every(([partition, end]) => reader.position(partition) >= end) && performance.now() < caughtUpBy) await Bun.sleep(20);
+    const behind = [...ends].filter(([partition, end]) => reader.position(partition) < end);
+    if (behind.length > 0) {
+      problems.push(`the live reader did not reach the log end within ${CATCH_UP_MS} ms: ${behind.map(([p, end]) => `partition ${p} at ${reader.position(p)} of ${end}`).join(", ")}`);
+    }
+    await reader.stop();
+    if (reader.restarts.length > 0) options.log(`the live reader's consumer was replaced ${reader.restarts.length} times: ${reader.restarts.slice(0, 3).join("; ")}`);
+
+    options.log("reading the topic back");
+    const { log: final } = await readWholeTopic(clientOptions(), TOPIC, 120_000);
+    const report = check({ attempts: workload.attempts, final, live: reader.reads, loadStartedAt: workload.startedAt, loadStoppedAt: workload.stoppedAt });
+    for (const fault of injector.records) if (fault.recoveredAt === null) problems.push(`fault ${fault.description}: the cluster did not recover`);
+    const events = countEvents(c);
+    const passed = report.anomalyCount === 0 && problems.length === 0;
+    const keptDir = !passed && options.keepOnFailure !== false ? keep(workDir, c, workload, injector.records) : null;
+    return { options, passed, check: report, faults: injector.records, problems, events, elapsedMs: performance.now() - started, keptDir };
+  } catch (error) {
+    if (cluster && options.keepOnFailure !== false) {
+      options.log(`run failed; logs kept in ${keep(workDir, cluster, null, [])}`);
+    }
+    throw error;
+  } finally {
+    killEverything();
+    const kept = fs.existsSync(path.join(workDir, "KEPT"));
+    if (!kept) fs.rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+function countEvents(cluster: FailoverCluster): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const [name, pattern] of Object.entries(EVENTS)) {
+    counts[name] = cluster.history.reduce((n, { broker }) => n + (broker.stderr().match(pattern)?.length ?? 0), 0);
+  }
+  return counts;
+}
+
+/** Writes every process's log and the history next to the data; returns the directory. */
+function keep(workDir: string, cluster: FailoverCluster, workload: Workload | null, faults: FaultRecord[]): string {
+  fs.writeFileSync(path.join(workDir, "KEPT"), "");
+  cluster.zookeeperHistory.forEach((zk, i) => fs.writeFileSync(path.join(workDir, `zookeeper-${i + 1}.log`), zk.stderr()));
+  const starts = new Map<number, number>();
+  for (const { id, broker } of cluster.history) {
+    const n = (starts.get(id) ?? 0) + 1;
+    starts.set(id, n);
+    fs.writeFileSync(path.join(workDir, `broker-${id}-${n}.log`), broker.stderr());
+  }
+  if (workload) fs.writeFileSync(path.join(workDir, "history.jsonl"), workload.attempts.map((a) => JSON.stringify(a)).join("\n") + "\n");
+  fs.writeFileSync(path.join(workDir, "faults.json"), JSON.stringify(faults, null, 2));
+  return workDir;
+}
+
+export function defaultParentDir(): string {
+  return process.env.CHAOS_DIR || os.tmpdir();
+}
