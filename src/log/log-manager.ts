@@ -66,6 +66,8 @@ interface OpenTopic {
 
 export class LogManager {
   private readonly topics = new Map<string, OpenTopic>();
+  /** Topics whose deletion has begun but not finished. */
+  private readonly deleting = new Set<string>();
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private checkpointChain: Promise<void> = Promise.resolve();
   private checkpointsInFlight = 0;
@@ -156,6 +158,8 @@ export class LogManager {
     this.assertOpen();
     this.assertNotFenced();
     if (this.topics.has(name)) throw new KafkaCloneError("TOPIC_ALREADY_EXISTS", `topic ${name} already exists`);
+    // Its directory is still there until the deletion's closes are done: a new one would be renamed over it, then thrown away with it.
+    if (this.deleting.has(name)) throw new KafkaCloneError("TOPIC_ALREADY_EXISTS", `topic ${name} is still being deleted; try again`);
     const metadata: TopicMetadata = { version: 1, name, partitions, config: overrides, createdAt: new Date().toISOString() };
     const staging = this.scratchDir("staging");
     const dir = path.join(this.topicsDir, name);
@@ -190,13 +194,22 @@ export class LogManager {
     const topic = this.topic(name);
     this.assertNotFenced();
     this.topics.delete(name);
-    await Promise.all(topic.logs.map((log) => log.close()));
-    const trash = this.scratchDir("trash");
-    fs.renameSync(path.join(this.topicsDir, name), trash);
-    syncDirectory(this.topicsDir);
-    // Drop its recovery point now, so a topic created later under this name is not held to it.
-    await this.checkpoint();
-    fs.rmSync(trash, { recursive: true, force: true });
+    this.deleting.add(name);
+    try {
+      await Promise.all(topic.logs.map((log) => log.close()));
+      const trash = this.scratchDir("trash");
+      try {
+        fs.renameSync(path.join(this.topicsDir, name), trash);
+        syncDirectory(this.topicsDir);
+      } catch (error) {
+        throw storageError(`deleting topic ${name}`, error);
+      }
+      // Drop its recovery point now, so a topic created later under this name is not held to it.
+      await this.checkpoint();
+      fs.rmSync(trash, { recursive: true, force: true });
+    } finally {
+      this.deleting.delete(name);
+    }
     this.logger.info("deleted topic", { topic: name });
   }
 

@@ -16,7 +16,7 @@ import { TestCluster, waitForView } from "./cluster-harness";
 import { cleanUpAfterThisFile, runCli, startStandaloneBroker } from "./harness";
 import { openRawSocket, type RawSocket } from "./raw-socket";
 import { detachAfterThisFile, failFsyncs, fsyncFaultSupport } from "./disk/fsync-faults";
-import { ProduceLog, readRecords } from "./disk/produce-log";
+import { type Outcome, ProduceLog, readRecords } from "./disk/produce-log";
 
 setDefaultTimeout(120_000);
 cleanUpAfterThisFile();
@@ -35,6 +35,15 @@ async function highWatermark(port: number, topic: string, partition = 0): Promis
   }
 }
 
+/** strace holds every thread only a moment after it says it attached: produce until the fault bites (acknowledged ones are kept). */
+async function produceUntilRefused(log: ProduceLog, socket: RawSocket, partition = 0): Promise<Outcome> {
+  const giveUpAt = performance.now() + 15_000;
+  for (;;) {
+    const outcome = await log.produce(socket, 10, partition);
+    if (outcome.error !== undefined || performance.now() > giveUpAt) return outcome;
+  }
+}
+
 async function acknowledgedAll(log: ProduceLog, socket: RawSocket, requests: number, partition = 0): Promise<void> {
   for (let i = 0; i < requests; i++) expect((await log.produce(socket, 10, partition)).error).toBeUndefined();
 }
@@ -48,7 +57,7 @@ describe.skipIf(unsupported !== null)("fsync fails (EIO)", () => {
     for (const p of [0, 1]) await acknowledgedAll(logs[p]!, socket, 10, p);
 
     const fault = await failFsyncs(broker.proc.pid);
-    expect((await logs[0]!.produce(socket)).error).toBe("STORAGE_ERROR");
+    expect((await produceUntilRefused(logs[0]!, socket)).error).toBe("STORAGE_ERROR");
     await broker.waitForLog(/the disk is unusable: acknowledging nothing more .*fsync failed \(EIO\)/);
     // Partition 1 never saw a failed fsync of its own, and still acknowledges nothing.
     expect((await logs[1]!.produce(socket, 10, 1)).error).toBe("STORAGE_ERROR");
@@ -78,7 +87,7 @@ describe.skipIf(unsupported !== null)("fsync fails (EIO)", () => {
 
     const fault = await failFsyncs(broker2.pid);
     // Refused: STORAGE_ERROR, or NOT_LEADER when the step-down came first (an acknowledgement needs leadership too).
-    const failed = await log.produce(socket2);
+    const failed = await produceUntilRefused(log, socket2);
     expect(["STORAGE_ERROR", "NOT_LEADER"]).toContain(failed.error!);
     await broker2.waitForLog(/the disk is unusable: stepping down and staying out of elections/);
     const second = await cluster.waitForActive(1, 15_000);

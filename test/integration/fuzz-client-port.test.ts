@@ -15,7 +15,7 @@ import { assertBrokerServes } from "./client-check";
 import { vmRssBytes } from "./garbage";
 import { cleanUpAfterThisFile, runCli, startStandaloneBroker, type ServerProcess } from "./harness";
 import { clientCorpus, requestFrameMutations } from "./fuzz/frame-corpus";
-import { fuzzPlan, RssSampler, runFuzz } from "./fuzz/fuzz-run";
+import { fuzzPlan, RssSampler, runFuzz, unexpectedErrorLines } from "./fuzz/fuzz-run";
 import { sendTcpBatch, type TcpFuzzTarget } from "./fuzz/tcp-fuzz";
 
 setDefaultTimeout(10 * 60_000);
@@ -46,6 +46,7 @@ describe("fuzzing the broker's client port", () => {
   test("seeded noise and mutated requests of every api: the broker stays up, bounded, and serving", async () => {
     const target: TcpFuzzTarget = { port: () => broker.port, corpus: clientCorpus("fuzz", "fuzz-group"), mutation: requestFrameMutations(MAX_FRAME_BYTES) };
     const rss = new RssSampler(() => vmRssBytes(broker.proc.pid));
+    const unexpected = unexpectedErrorLines(() => broker.stderr());
     const plan = fuzzPlan(2000);
     let batches = 0;
     await runFuzz(
@@ -57,6 +58,7 @@ describe("fuzzing the broker's client port", () => {
       }),
       async () => {
         expect(broker.proc.exitCode).toBeNull();
+        expect(unexpected()).toEqual([]);
         rss.sample();
         expect(rss.peak - rss.baseline).toBeLessThan(RSS_GROWTH_LIMIT);
         if (++batches % 4 === 0) await assertBrokerServes(broker);
@@ -64,7 +66,6 @@ describe("fuzzing the broker's client port", () => {
     );
     await assertBrokerServes(broker);
     console.log(`client port fuzz: ${rss.describe()}`);
-    const unexpected = broker.stderr().split("\n").filter((line) => /request failed unexpectedly|uncaught|panic/i.test(line));
-    expect(unexpected).toEqual([]);
+    expect(unexpected()).toEqual([]);
   });
 });

@@ -75,6 +75,22 @@ function hashSeed(port: string, seed: number): number {
   return h;
 }
 
+/**
+ * Lines a process logged since the last call that show a request failing
+ * inside a handler (UNKNOWN) or an uncaught error: bad input must be refused
+ * by validation, never by a crash. Checked after every batch, so a failure
+ * names the batch that caused it.
+ */
+export function unexpectedErrorLines(stderr: () => string): () => string[] {
+  let seen = 0;
+  return () => {
+    const text = stderr();
+    const fresh = text.slice(seen);
+    seen = text.length;
+    return fresh.split("\n").filter((line) => /request failed unexpectedly|uncaught|panic|TypeError|RangeError/i.test(line));
+  };
+}
+
 /** Peak RSS tracking for one process. */
 export class RssSampler {
   readonly baseline: number;
