@@ -20,7 +20,7 @@ import { openRawSocket } from "./raw-socket";
 import { requestFrameMutations, zookeeperCorpus } from "./fuzz/frame-corpus";
 import { fuzzPlan, RssSampler, runFuzz, unexpectedErrorLines } from "./fuzz/fuzz-run";
 import { sendTcpBatch } from "./fuzz/tcp-fuzz";
-import { fakeHeartbeat, sealedHeartbeat, udpCase } from "./fuzz/udp-fuzz";
+import { ackCase, fakeHeartbeat, sealedHeartbeat, udpCase } from "./fuzz/udp-fuzz";
 
 setDefaultTimeout(10 * 60_000);
 cleanUpAfterThisFile();
@@ -77,6 +77,39 @@ describe("fuzzing the zookeeper", () => {
     await withTimeout(socket.closed, 5000, "the zookeeper to close the connection");
     await cluster.zk.waitForLog(/reason=FRAME_TOO_LARGE: declared frame length 1048577 exceeds the maximum 1048576/);
     await assertUndisturbed();
+  });
+
+  test("UDP: garbage acks to the broker's own heartbeat socket never move it off its lease or its view", async () => {
+    const broker = cluster.broker(REAL_BROKER);
+    // The worker's socket has an ephemeral port (not advertised, but reachable): found through ss.
+    const sockets = Bun.spawnSync(["ss", "-H", "-uanp"], { stdout: "pipe" }).stdout.toString();
+    const line = sockets.split("\n").find((l) => l.includes(`pid=${broker.pid},`));
+    const port = Number(/:(\d+)\s/.exec(line ?? "")?.[1]);
+    if (!line || !Number.isInteger(port)) {
+      console.warn(`SKIPPED broker heartbeat-socket fuzz: its UDP port was not found with ss (${line ?? "no line"})`);
+      return;
+    }
+    const before = await cluster.waitForActive(REAL_BROKER);
+    const socket: udp.Socket<"buffer"> = await Bun.udpSocket({ hostname: "127.0.0.1" });
+    try {
+      await runFuzz(
+        fuzzPlan(4000, 100),
+        "broker-heartbeat-socket",
+        async (cases) => {
+          for (const { random } of cases) socket.send(ackCase(random, REAL_BROKER), port, "127.0.0.1");
+          await view();
+        },
+        async () => {
+          expect(broker.proc.exitCode).toBeNull();
+          await assertUndisturbed();
+        },
+      );
+    } finally {
+      socket.close();
+    }
+    const after = await cluster.waitForActive(REAL_BROKER);
+    expect(after.epoch).toBe(before.epoch);
+    expect(broker.stderr()).not.toMatch(/lease lost|stepping down|following leader=101/);
   });
 
   test("UDP: garbage heartbeats never register a broker nor disturb the real one", async () => {

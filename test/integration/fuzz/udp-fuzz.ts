@@ -92,3 +92,34 @@ export function udpCase(random: Random, fakeBrokerId: number, realBrokerId: numb
   else hb[field] = pick(random, INVALID[field]!);
   return sealedHeartbeat(hb);
 }
+
+/** A valid-looking ack for `brokerId` whose view names `activeId` active at `epoch` (before mutation). */
+function ackFor(brokerId: number, activeId: number, epoch: number): Record<string, unknown> {
+  const broker = { id: activeId, role: "active", alive: true, clientHost: "127.0.0.1", clientPort: 1, electionHost: "127.0.0.1", electionPort: 2 };
+  return { zkIncarnation: 1, brokerId, incarnation: 1, seq: 1, view: { activeBrokerId: activeId, epoch, electionNeeded: false, brokers: [broker] } };
+}
+
+/**
+ * Garbage for a broker's own heartbeat socket (where the zookeeper's acks
+ * arrive): noise, corrupted intact acks whose view would depose it (another
+ * broker active at a far higher epoch), and checksummed acks with one
+ * invalid field. Even intact, these acks echo no heartbeat the broker sent
+ * (wrong incarnation), so this checks the decoding of untrusted datagrams;
+ * a forged ack that does echo one is for cluster authentication to refuse.
+ */
+export function ackCase(random: Random, brokerId: number): Uint8Array {
+  const kind = random();
+  if (kind < 0.15) return noise(random);
+  const ack = ackFor(brokerId, brokerId + 100, 1_000_000);
+  if (kind < 0.75) {
+    const valid = sealDatagram(KIND_ACK, packr.pack(ack));
+    let mutated = valid;
+    while (mutated.length === valid.length && mutated.every((b, i) => b === valid[i])) mutated = mutate(random, valid, datagramMutations, [valid]);
+    return mutated;
+  }
+  const view = ack.view as Record<string, unknown>;
+  const target = random() < 0.5 ? ack : view;
+  const field = pick(random, Object.keys(target));
+  target[field] = pick(random, [-1, "x", null, 2 ** 53, [], { nested: true }, 1.5]);
+  return sealDatagram(KIND_ACK, packr.pack(ack));
+}
