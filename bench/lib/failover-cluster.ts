@@ -10,7 +10,8 @@ import type { HostPort } from "../../src/client/addresses";
 import { RpcConnection } from "../../src/net/rpc-connection";
 import { ZK_API, type ZkViewResponse } from "../../src/protocol/api";
 
-export const BINARY = path.resolve(import.meta.dir, "../../dist/kafka-clone");
+/** The compiled binary; KC_BINARY names another build (e.g. a copy that a rebuild cannot replace mid-run). */
+export const BINARY = path.resolve(process.env.KC_BINARY || path.resolve(import.meta.dir, "../../dist/kafka-clone"));
 
 export interface ClusterProcess {
   proc: Subprocess<"ignore", "pipe", "pipe">;

@@ -51,8 +51,9 @@ export interface ServerProcess {
 }
 
 /** Starts `kafka-clone <args>` and waits for its ready line. */
-export async function startServer(args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<ServerProcess> {
-  const proc = Bun.spawn([BINARY, ...args], { cwd: options.cwd, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+/** `wrap` prefixes the command (e.g. `ip netns exec <ns>`, which execs the binary: the pid stays the server's). */
+export async function startServer(args: string[], options: { cwd?: string; timeoutMs?: number; wrap?: string[] } = {}): Promise<ServerProcess> {
+  const proc = Bun.spawn([...(options.wrap ?? []), BINARY, ...args], { cwd: options.cwd, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   running.add(proc);
   proc.exited.then(() => running.delete(proc));
   let stderrText = "";
