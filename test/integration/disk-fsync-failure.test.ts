@@ -9,7 +9,7 @@
  *     then rejoins as a standby (the healthy leader is not pre-empted).
  * Nothing acknowledged is ever lost.
  */
-import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { RpcConnection } from "../../src/net/rpc-connection";
 import { API } from "../../src/protocol/api";
 import { TestCluster, waitForView } from "./cluster-harness";
@@ -21,6 +21,12 @@ import { type Outcome, ProduceLog, readRecords } from "./disk/produce-log";
 setDefaultTimeout(120_000);
 cleanUpAfterThisFile();
 detachAfterThisFile();
+
+// A failed test still detaches strace before its broker is killed (a tracer left on a dead tracee hangs).
+const stopFaults: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const stop of stopFaults.splice(0)) await stop();
+});
 
 const unsupported = fsyncFaultSupport();
 if (unsupported !== null) console.warn(`SKIPPED fsync failure tests: ${unsupported}`);
@@ -57,6 +63,7 @@ describe.skipIf(unsupported !== null)("fsync fails (EIO)", () => {
     for (const p of [0, 1]) await acknowledgedAll(logs[p]!, socket, 10, p);
 
     const fault = await failFsyncs(broker.proc.pid);
+    stopFaults.push(() => fault.stop());
     expect((await produceUntilRefused(logs[0]!, socket)).error).toBe("STORAGE_ERROR");
     await broker.waitForLog(/the disk is unusable: acknowledging nothing more .*fsync failed \(EIO\)/);
     // Partition 1 never saw a failed fsync of its own, and still acknowledges nothing.
@@ -86,6 +93,7 @@ describe.skipIf(unsupported !== null)("fsync fails (EIO)", () => {
     await acknowledgedAll(log, socket2, 10);
 
     const fault = await failFsyncs(broker2.pid);
+    stopFaults.push(() => fault.stop());
     // Refused: STORAGE_ERROR, or NOT_LEADER when the step-down came first (an acknowledgement needs leadership too).
     const failed = await produceUntilRefused(log, socket2);
     expect(["STORAGE_ERROR", "NOT_LEADER"]).toContain(failed.error!);

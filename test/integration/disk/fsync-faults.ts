@@ -14,10 +14,20 @@ const attached = new Set<Subprocess>();
 /** Detaches every strace this file started: call at a test file's top level. */
 export function detachAfterThisFile(): void {
   afterAll(async () => {
-    for (const proc of attached) proc.kill("SIGINT");
-    await Promise.all([...attached].map((proc) => proc.exited));
+    await Promise.all([...attached].map(detach));
     attached.clear();
   });
+}
+
+/** SIGINT detaches strace; one stuck on a tracee that died is killed. */
+async function detach(proc: Subprocess): Promise<void> {
+  proc.kill("SIGINT");
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 2000);
+  try {
+    await proc.exited;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function fsyncFaultSupport(): string | null {
@@ -53,8 +63,7 @@ async function injectIntoFsyncs(pid: number, fault: string): Promise<FsyncFault>
   })(), 10_000, `strace to attach to ${pid}`);
   return {
     async stop() {
-      proc.kill("SIGINT");
-      await proc.exited;
+      await detach(proc);
       attached.delete(proc);
     },
   };
