@@ -9,6 +9,7 @@
  */
 import { Unpackr } from "msgpackr";
 import { KafkaCloneError } from "../errors";
+import { assertMsgpackBounds } from "../protocol/msgpack-bounds";
 import {
   HEADER_SIZE,
   NO_PRODUCER_ID,
@@ -198,9 +199,12 @@ export function decodeRecords(buf: Uint8Array, pos = 0): StoredRecord[] {
   const payload = buf.subarray(pos + HEADER_SIZE, pos + header.frameSize);
   let items: unknown;
   try {
+    // A producer's payload is untrusted: a declared count must fit before the decoder allocates for it.
+    assertMsgpackBounds(payload, "payload");
     items = unpackr.unpack(payload);
   } catch (error) {
-    throw new KafkaCloneError("CORRUPT_MESSAGE", `batch at offset ${header.baseOffset}: payload is not MessagePack`, {
+    const why = error instanceof KafkaCloneError ? `: ${error.message}` : "";
+    throw new KafkaCloneError("CORRUPT_MESSAGE", `batch at offset ${header.baseOffset}: payload is not MessagePack${why}`, {
       cause: error,
     });
   }
