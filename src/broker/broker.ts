@@ -2,7 +2,14 @@
  * A broker: the client port, and — while it is the active broker — the data
  * directory's logs. Standby brokers answer data requests with NOT_LEADER and
  * where the active broker is.
+ *
+ * With a cluster secret (`auth`) every client connection authenticates first
+ * (src/auth/secure-accept.ts), and with a users file each user's requests are
+ * authorized per topic and group (src/auth/broker-authorizer.ts).
  */
+import { authorizeHandlers } from "../auth/broker-authorizer";
+import { acceptAuthenticated } from "../auth/secure-accept";
+import type { ServerAuth } from "../auth/server-auth";
 import { KafkaCloneError } from "../errors";
 import { createLogger, type Logger } from "../logger";
 import { lockDataDir, holderProcessIsGone, readLockHolder, type DataDirLock, type LockHolder } from "../log/data-dir-lock";
@@ -45,6 +52,8 @@ export interface BrokerOptions {
   checkpointIntervalMs?: number;
   groups?: Omit<GroupCoordinatorOptions, "logger">;
   observer?: BrokerObserver;
+  /** The cluster secret (and users file), when the cluster uses one. */
+  auth?: ServerAuth;
 }
 
 interface ActiveState extends Leadership {
@@ -86,7 +95,8 @@ export class Broker implements BrokerServices {
       reopen: async () => ({ ...(await this.becomeActive(this.nextStandaloneEpoch())) }),
     }, this.logger);
     const observer = options.observer ?? {};
-    this.dispatcher = new RpcDispatcher(instrumentHandlers(clientHandlers(this), observer), {
+    const handlers = options.auth?.users ? authorizeHandlers(clientHandlers(this), options.auth) : clientHandlers(this);
+    this.dispatcher = new RpcDispatcher(instrumentHandlers(handlers, observer), {
       openSession: (connection) => {
         const session = new ClientSession(connection, observer.recordsSent);
         this.sessions.add(session);
@@ -134,7 +144,11 @@ export class Broker implements BrokerServices {
       maxConnections: this.options.maxConnections,
       frameTimeoutMs: this.options.frameTimeoutMs,
       receiveBudgetBytes: this.options.receiveBudgetBytes,
-      accept: (connection) => this.dispatcher.accept(connection),
+      accept: (connection) => {
+        const auth = this.options.auth;
+        if (!auth) return this.dispatcher.accept(connection);
+        return acceptAuthenticated(connection, { auth, allowUsers: true, name: `broker ${this.id}`, logger: this.logger }, () => this.dispatcher.accept(connection));
+      },
     });
     this.disk.start(this.options.fsyncTimeoutMs);
   }

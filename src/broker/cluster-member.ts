@@ -6,6 +6,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import type { ServerAuth } from "../auth/server-auth";
 import type { HostPort } from "../client/addresses";
 import { KafkaCloneError } from "../errors";
 import { BullyElection, type BullyTimeouts } from "../election/bully";
@@ -28,6 +29,8 @@ export interface ClusterMemberOptions {
   electionPort: number;
   heartbeatIntervalMs: number;
   timeouts?: Partial<BullyTimeouts>;
+  /** The cluster secret, when the cluster uses one: heartbeats, claims and election messages are authenticated. */
+  auth?: ServerAuth;
 }
 
 const LEASE_WATCH_MS = 20;
@@ -69,7 +72,7 @@ export class ClusterMember {
       initialEpoch: readLeaderEpoch(broker.options.dataDir),
       ...options.timeouts,
     });
-    this.transport = new ElectionTransport((message) => this.apply(this.bully.onMessage(message.from, message)), logger.child("election"));
+    this.transport = new ElectionTransport((message) => this.apply(this.bully.onMessage(message.from, message)), logger.child("election"), options.auth);
     this.worker = new Worker(zkSessionWorkerPath());
     this.worker.onerror = (event) => this.logger.error("zookeeper-session worker failed", { error: event.message });
     // Without its session the broker can neither heartbeat nor hold a lease: better gone than a silent zombie.
@@ -129,6 +132,7 @@ export class ClusterMember {
       },
       heartbeatIntervalMs: this.options.heartbeatIntervalMs,
       lease: this.lease.buffer,
+      ...(this.options.auth ? { secret: this.options.auth.secret.exportForWorker() } : {}),
     });
     this.publishStatus();
     // Clock pings tighten the bound between the worker's clock and this thread's (see shared-lease.ts).

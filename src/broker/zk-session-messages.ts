@@ -10,6 +10,8 @@ export type ToZkSession =
       heartbeatIntervalMs: number;
       /** The held epoch and its expiry, for the main thread (see shared-lease.ts). */
       lease: SharedArrayBuffer;
+      /** The cluster secret's bytes, when the cluster uses one (heartbeat HMACs, the zookeeper handshake). */
+      secret?: Uint8Array;
     }
   | ({ type: "status" } & BrokerStatus)
   /** The main thread checked the data directory: a regained lease may be published. */

@@ -4,12 +4,21 @@
  * TCP, and the leader lease. Clocks of different threads do not share an
  * origin, so every lease time is taken on this thread; the main thread only
  * reads the held epoch from shared memory.
+ *
+ * With a cluster secret, heartbeats carry an HMAC and are bound to the
+ * zookeeper's incarnation (a challenge names it; see
+ * src/auth/heartbeat-hmac.ts), and the TCP connection authenticates first.
  */
 import type { udp } from "bun";
+import { ClusterSecret } from "../auth/cluster-secret";
+import { type Credentials, clusterCredentials } from "../auth/credentials";
+import { heartbeatHmac } from "../auth/heartbeat-hmac";
+import { handshakeWith } from "../auth/secure-connect";
+import { asKafkaCloneError } from "../errors";
 import { LeaderLease, defaultLeaseMs } from "../election/leader-lease";
 import { RpcConnection } from "../net/rpc-connection";
 import { ZK_API, type ZkClaimResponse, type ZkViewResponse } from "../protocol/api";
-import { openHeartbeatAck, sealHeartbeat } from "../zookeeper/heartbeat-checksum";
+import { CRC_TAGGER, type DatagramTagger, openDatagram, sealHeartbeat } from "../zookeeper/heartbeat-checksum";
 import { HeartbeatSender, type BrokerStatus } from "../zookeeper/heartbeat-sender";
 import { publishLease } from "./shared-lease";
 import type { FromZkSession, ToZkSession } from "./zk-session-messages";
@@ -30,6 +39,8 @@ let unconfirmed: number | null = null;
 let status: BrokerStatus = { role: "standby", epoch: 0, term: 0 };
 let rpc: RpcConnection | null = null;
 let udpSocket: udp.Socket<"buffer"> | null = null;
+let tagger: DatagramTagger = CRC_TAGGER;
+let credentials: Credentials | undefined;
 let markConnected: () => void = () => {};
 /** Claims wait for this: the lease needs the zookeeper's session timeout first. */
 const connected = new Promise<void>((resolve) => (markConnected = resolve));
@@ -69,7 +80,12 @@ self.onmessage = (event: MessageEvent<ToZkSession>) => {
 
 async function start(message: Extract<ToZkSession, { type: "init" }>): Promise<void> {
   init = message;
-  sender = new HeartbeatSender(message.identity);
+  if (message.secret) {
+    const secret = ClusterSecret.fromBytes(message.secret, "the broker");
+    tagger = heartbeatHmac(secret);
+    credentials = clusterCredentials(secret);
+  }
+  sender = new HeartbeatSender(message.identity, 64, message.secret !== undefined);
   leaseBuffer = message.lease;
   udpSocket = await Bun.udpSocket({
     socket: {
@@ -90,17 +106,28 @@ async function start(message: Extract<ToZkSession, { type: "init" }>): Promise<v
       post({ type: "connected", sessionTimeoutMs, leaseMs });
       markConnected();
       return;
-    } catch {
+    } catch (error) {
+      noteZookeeperError(error);
       await Bun.sleep(100);
     }
   }
+}
+
+let zookeeperErrors = 0;
+
+/** Why the zookeeper's TCP port does not answer, logged now and then (a wrong cluster secret shows up here). */
+function noteZookeeperError(error: unknown): void {
+  if (zookeeperErrors++ % 50 !== 0) return;
+  const failure = asKafkaCloneError(error);
+  const level = failure.code === "AUTHENTICATION_FAILED" ? "warn" : "info";
+  post({ type: "log", level, message: "cannot reach the zookeeper yet", fields: { error: failure.describe(), attempts: zookeeperErrors } });
 }
 
 function sendHeartbeat(): void {
   if (!init || !sender || !udpSocket) return;
   const heartbeat = sender.next(performance.now(), status);
   try {
-    udpSocket.send(sealHeartbeat(heartbeat), init.zookeeper.port, init.zookeeper.host);
+    udpSocket.send(sealHeartbeat(heartbeat, tagger), init.zookeeper.port, init.zookeeper.host);
   } catch (error) {
     noteSendError(error);
   }
@@ -119,7 +146,14 @@ function noteSendError(error: unknown): void {
 function onAck(data: Uint8Array): void {
   let accepted;
   try {
-    accepted = sender?.onAck(openHeartbeatAck(data));
+    const datagram = openDatagram(data, tagger);
+    if (datagram.kind === "challenge") {
+      // A zookeeper we are not bound to yet (it started or restarted): bind, and heartbeat at once.
+      if (sender?.onChallenge(datagram.message)) sendHeartbeat();
+      return;
+    }
+    if (datagram.kind !== "ack") return;
+    accepted = sender?.onAck(datagram.message);
   } catch {
     return;
   }
@@ -177,6 +211,12 @@ async function claim(requestId: number, epoch: number): Promise<void> {
 
 async function zookeeper(): Promise<RpcConnection> {
   if (rpc && !rpc.isClosed) return rpc;
-  rpc = await RpcConnection.connect({ host: init!.zookeeper.host, port: init!.zookeeper.port, connectTimeoutMs: 1000, requestTimeoutMs: 2000 });
+  rpc = await RpcConnection.connect({
+    host: init!.zookeeper.host,
+    port: init!.zookeeper.port,
+    connectTimeoutMs: 1000,
+    requestTimeoutMs: 2000,
+    secure: handshakeWith(credentials, 2000),
+  });
   return rpc;
 }

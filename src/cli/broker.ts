@@ -12,6 +12,7 @@ import { applyLoggingArgs, LOGGING_ARGS } from "./logging-args";
 import { METRICS_ARGS, metricsPortFrom, serveMetrics } from "./metrics-args";
 import { BrokerMetrics } from "../metrics/broker-metrics";
 import { printReadyLine, runOrExit, untilSignal } from "./output";
+import { SERVER_AUTH_ARGS, serverAuthFrom } from "./auth-args";
 
 const args = configurable({
   id: { type: "string", description: "this broker's unique id (a positive integer; higher wins elections)", required: true },
@@ -32,6 +33,7 @@ const args = configurable({
   zookeeper: { type: "string", description: "the zookeeper, host:port (cluster mode)", default: "127.0.0.1:2181" },
   "election-port": { type: "string", description: "port for election messages from other brokers (0 = any free port)", default: "0" },
   "heartbeat-interval-ms": { type: "string", description: "how often to send a heartbeat to the zookeeper", default: "100" },
+  ...SERVER_AUTH_ARGS,
   ...METRICS_ARGS,
   ...LOGGING_ARGS,
 } as const);
@@ -45,7 +47,9 @@ export const brokerCommand = defineCommand({
       applyLoggingArgs(a);
       const metricsPort = metricsPortFrom(a);
       const metrics = metricsPort === undefined ? null : new BrokerMetrics();
+      const auth = serverAuthFrom(a);
       const broker = new Broker({
+        auth,
         observer: metrics?.observer,
         id: intFlag(a.id, "id", { min: 1, max: 2 ** 31 - 1 }),
         host: a.host,
@@ -89,6 +93,7 @@ export const brokerCommand = defineCommand({
         electionHost: a.host,
         electionPort: intFlag(a["election-port"], "election-port", { max: 65535 }),
         heartbeatIntervalMs: intFlag(a["heartbeat-interval-ms"], "heartbeat-interval-ms", { min: 5, max: 10_000 }),
+        auth,
       }, createLogger(`broker-${broker.id}`));
       metrics?.bind(broker, member);
       member.start();

@@ -4,6 +4,7 @@ import { type ClusterStatus, fetchClusterStatus } from "../client/cluster-status
 import { asKafkaCloneError } from "../errors";
 import { intFlag } from "./args";
 import { DEFAULT_ZOOKEEPER } from "./client-args";
+import { CLIENT_AUTH_ARGS, credentialsFrom } from "./auth-args";
 import { renderClusterStatus } from "./cluster-status-table";
 import { runOrExit } from "./output";
 import { configurable, resolveArgs } from "./resolve-args";
@@ -14,6 +15,7 @@ const statusArgs = configurable({
   watch: { type: "boolean", description: "refresh until Ctrl-C", default: false },
   "interval-ms": { type: "string", description: "how often --watch refreshes", default: "1000" },
   "timeout-ms": { type: "string", description: "how long to wait for the zookeeper's answer", default: "2000" },
+  ...CLIENT_AUTH_ARGS,
 } as const);
 
 const CLEAR_SCREEN = "\u001b[H\u001b[2J";
@@ -26,9 +28,10 @@ const status = defineCommand({
       const a = resolveArgs(context, statusArgs, "cluster");
       const zookeeper = parseHostPort(a.zookeeper, "--zookeeper");
       const timeoutMs = intFlag(a["timeout-ms"], "timeout-ms", { min: 1 });
+      const auth = credentialsFrom(a);
       const show = (s: ClusterStatus) => (a.json ? JSON.stringify(s) : renderClusterStatus(s));
       if (!a.watch) {
-        process.stdout.write(`${show(await fetchClusterStatus(zookeeper, timeoutMs))}\n`);
+        process.stdout.write(`${show(await fetchClusterStatus(zookeeper, timeoutMs, auth))}\n`);
         return;
       }
       const intervalMs = intFlag(a["interval-ms"], "interval-ms", { min: 50 });
@@ -39,7 +42,7 @@ const status = defineCommand({
       while (!stopped) {
         let text: string;
         try {
-          text = show(await fetchClusterStatus(zookeeper, timeoutMs));
+          text = show(await fetchClusterStatus(zookeeper, timeoutMs, auth));
         } catch (error) {
           const failure = asKafkaCloneError(error);
           text = a.json ? JSON.stringify({ error: failure.code, message: failure.message }) : `kafka-clone: ${failure.describe()}`;

@@ -12,6 +12,8 @@
  * broker, the connection is dropped and everything waiting on it is retried
  * there.
  */
+import type { Credentials } from "../auth/credentials";
+import { handshakeWith } from "../auth/secure-connect";
 import { KafkaCloneError, asKafkaCloneError } from "../errors";
 import { RpcConnection, type RpcResult } from "../net/rpc-connection";
 import { API, type MetadataResponse } from "../protocol/api";
@@ -40,6 +42,8 @@ export interface ClusterClientOptions {
   onDrain?: () => void;
   /** With a locator: how often to ask it whether the leader moved (0 = never). */
   leaderWatchMs?: number;
+  /** What to prove to brokers that use a cluster secret (src/auth); none by default. */
+  auth?: Credentials;
 }
 
 const RETRY_PAUSE_MS = 50;
@@ -133,6 +137,8 @@ export class ClusterClient {
           }
           lastProblem = `${formatHostPort(candidate)} is not the active broker`;
         } catch (error) {
+          // Wrong or missing credentials will not get better by trying again.
+          if (asKafkaCloneError(error).code === "AUTHENTICATION_FAILED") throw error;
           lastProblem = `${formatHostPort(candidate)}: ${asKafkaCloneError(error).message}`;
         }
       }
@@ -171,7 +177,10 @@ export class ClusterClient {
     if (this.hint) list.push(this.hint);
     this.hint = null;
     if (this.options.locator) {
-      const located = await this.options.locator.locate().catch(() => null);
+      const located = await this.options.locator.locate().catch((error: unknown) => {
+        if (asKafkaCloneError(error).code === "AUTHENTICATION_FAILED") throw error;
+        return null;
+      });
       if (located) list.push(located);
     }
     list.push(...this.options.bootstrap);
@@ -207,6 +216,7 @@ export class ClusterClient {
       requestTimeoutMs: this.options.requestTimeoutMs ?? 30_000,
       onPush: this.options.onPush,
       onDrain: this.options.onDrain,
+      secure: handshakeWith(this.options.auth, this.options.connectTimeoutMs),
       onClose: () => {
         if (this.connection?.isClosed) {
           this.connection = null;

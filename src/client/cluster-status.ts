@@ -1,4 +1,6 @@
 /** The zookeeper's view of the cluster, as `cluster status` shows it. */
+import type { Credentials } from "../auth/credentials";
+import { handshakeWith } from "../auth/secure-connect";
 import { RpcConnection } from "../net/rpc-connection";
 import { ZK_API, type ZkBrokerStatus, type ZkFailover, type ZkViewResponse } from "../protocol/api";
 import type { HostPort } from "./addresses";
@@ -18,8 +20,8 @@ export interface ClusterStatus {
   counters: Record<string, number>;
 }
 
-export async function fetchClusterStatus(zookeeper: HostPort, timeoutMs = 2000): Promise<ClusterStatus> {
-  const connection = await RpcConnection.connect({ ...zookeeper, connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs });
+export async function fetchClusterStatus(zookeeper: HostPort, timeoutMs = 2000, auth?: Credentials): Promise<ClusterStatus> {
+  const connection = await RpcConnection.connect({ ...zookeeper, connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs, secure: handshakeWith(auth) });
   try {
     const { body } = await connection.request(ZK_API.view, {});
     const response = body as ZkViewResponse;

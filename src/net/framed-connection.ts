@@ -16,6 +16,17 @@ import { asKafkaCloneError } from "../errors";
 import { FrameDecoder } from "../protocol/frame-codec";
 import type { ReceiveBudget } from "./receive-limits";
 
+/**
+ * Seals every frame sent and opens every frame received once a connection is
+ * authenticated (src/auth/frame-mac.ts); null on connections without one.
+ */
+export interface FrameGuard {
+  /** One whole frame, its length prefix first → the chunks to write instead. */
+  seal(chunks: readonly Uint8Array[]): Uint8Array[];
+  /** A received frame (without its length prefix) → the frame to handle; throws when it fails its check. */
+  open(frame: Uint8Array): Uint8Array;
+}
+
 export interface FramedHandlers {
   onFrame(connection: FramedConnection, frame: Uint8Array): void;
   /** Called once; `reason` says why when the connection was not closed cleanly. */
@@ -48,6 +59,8 @@ export class FramedConnection {
   private partialSince: number | null = null;
   private budgetReleased = false;
   handlers: FramedHandlers;
+  /** Set after an authentication handshake: from then on each `send` must be exactly one frame. */
+  guard: FrameGuard | null = null;
 
   constructor(
     private readonly socket: Socket<unknown>,
@@ -83,6 +96,14 @@ export class FramedConnection {
 
   send(chunks: readonly Uint8Array[]): void {
     if (this.isClosed) return;
+    if (this.guard !== null) {
+      try {
+        chunks = this.guard.seal(chunks);
+      } catch (error) {
+        this.close(`cannot seal a frame: ${(error as Error).message}`);
+        return;
+      }
+    }
     for (const chunk of chunks) {
       if (chunk.length === 0) continue;
       this.queue.push(chunk);
@@ -143,7 +164,15 @@ export class FramedConnection {
 
   private handleHeld(): void {
     while (this.heldAt < this.held.length && !this.readPaused && this.state === "open") {
-      const frame = this.held[this.heldAt++]!;
+      let frame = this.held[this.heldAt++]!;
+      if (this.guard !== null) {
+        try {
+          frame = this.guard.open(frame);
+        } catch (error) {
+          this.close(asKafkaCloneError(error).describe());
+          return;
+        }
+      }
       try {
         this.handlers.onFrame(this, frame);
       } catch (error) {

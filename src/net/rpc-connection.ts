@@ -24,6 +24,11 @@ export interface RpcConnectOptions {
   onPush?: (api: string, body: unknown, attachment: Uint8Array) => void;
   onClose?: (reason: string | null) => void;
   onDrain?: () => void;
+  /**
+   * Run on the new connection before any request (the authentication
+   * handshake, src/auth/secure-connect.ts); a rejection fails the connect.
+   */
+  secure?: (connection: FramedConnection, peer: string) => Promise<void>;
 }
 
 interface Pending {
@@ -56,6 +61,7 @@ export class RpcConnection {
         onDrain: () => options.onDrain?.(),
       },
     });
+    if (options.secure && !rpc.connection.isClosed) await options.secure(rpc.connection, rpc.address);
     if (rpc.connection.isClosed) rpc.handleClose("closed while connecting");
     return rpc;
   }

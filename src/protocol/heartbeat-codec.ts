@@ -5,11 +5,13 @@
  * Layout (big-endian):
  *   0  "KH" magic            2 bytes
  *   2  version (1)           1 byte
- *   3  kind (1 hb, 2 ack)    1 byte
+ *   3  kind (1 hb, 2 ack,    1 byte
+ *            3 challenge)
  *   4  body length N         u16
  *   6  body                  N bytes, one MessagePack map with string keys
- *   6+N auth tag length M    u8, 0 today
- *   7+N auth tag             M bytes, reserved for an HMAC over bytes [0, 6+N)
+ *   6+N auth tag length M    u8
+ *   7+N auth tag             M bytes over bytes [0, 6+N): a CRC-32, or with a cluster
+ *                            secret an HMAC (src/auth/heartbeat-hmac.ts)
  * The datagram must end exactly after the auth tag.
  *
  * Decoding untrusted bytes throws only KafkaCloneError(INVALID_REQUEST), and
@@ -32,6 +34,7 @@ const MAGIC_1 = 0x48;
 const PREFIX_SIZE = 6;
 const KIND_HEARTBEAT = 1;
 const KIND_ACK = 2;
+const KIND_CHALLENGE = 3;
 
 export type BrokerRole = "active" | "standby";
 
@@ -55,6 +58,12 @@ export interface Heartbeat extends BrokerAddresses {
   epoch: number;
   /** the highest election term the broker has seen */
   term: number;
+  /**
+   * With a cluster secret: the zookeeper incarnation this heartbeat is for
+   * (learnt from a challenge). A zookeeper accepts only heartbeats meant for
+   * itself, so ones recorded before it (re)started cannot be replayed to it.
+   */
+  zk?: number;
 }
 
 export interface BrokerInfo extends BrokerAddresses {
@@ -80,9 +89,23 @@ export interface HeartbeatAck {
   view: ClusterView;
 }
 
+/**
+ * With a cluster secret: the zookeeper's answer to an authentic heartbeat not
+ * meant for it (see Heartbeat.zk). It refreshes nothing; the broker binds its
+ * next heartbeats to `zkIncarnation`.
+ */
+export interface HeartbeatChallenge {
+  zkIncarnation: number;
+  /** echoed from the heartbeat being answered */
+  brokerId: number;
+  incarnation: number;
+  seq: number;
+}
+
 export type DecodedDatagram =
   | { kind: "heartbeat"; message: Heartbeat; signed: Uint8Array; authTag: Uint8Array }
-  | { kind: "ack"; message: HeartbeatAck; signed: Uint8Array; authTag: Uint8Array };
+  | { kind: "ack"; message: HeartbeatAck; signed: Uint8Array; authTag: Uint8Array }
+  | { kind: "challenge"; message: HeartbeatChallenge; signed: Uint8Array; authTag: Uint8Array };
 
 const packr = new Packr({ useRecords: false });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: false, int64AsType: "number" });
@@ -99,15 +122,19 @@ export function encodeHeartbeatAck(ack: HeartbeatAck, authTag?: Uint8Array): Uin
   return frame(KIND_ACK, packr.pack(normalized), authTag);
 }
 
+export function encodeHeartbeatChallenge(challenge: HeartbeatChallenge, authTag?: Uint8Array): Uint8Array {
+  return frame(KIND_CHALLENGE, packr.pack(normalize(() => readChallenge(asMap(challenge)))), authTag);
+}
+
 export function decodeHeartbeat(bytes: Uint8Array): Heartbeat {
   const d = decodeDatagram(bytes);
-  if (d.kind !== "heartbeat") throw invalid("expected a heartbeat, got an ack");
+  if (d.kind !== "heartbeat") throw invalid(`expected a heartbeat, got a${d.kind === "ack" ? "n" : ""} ${d.kind}`);
   return d.message;
 }
 
 export function decodeHeartbeatAck(bytes: Uint8Array): HeartbeatAck {
   const d = decodeDatagram(bytes);
-  if (d.kind !== "ack") throw invalid("expected a heartbeat ack, got a heartbeat");
+  if (d.kind !== "ack") throw invalid(`expected a heartbeat ack, got a ${d.kind}`);
   return d.message;
 }
 
@@ -129,6 +156,7 @@ export function decodeDatagram(bytes: Uint8Array): DecodedDatagram {
   const body = unpackMap(bytes.subarray(PREFIX_SIZE, bodyEnd));
   if (kind === KIND_HEARTBEAT) return { kind: "heartbeat", message: readHeartbeat(body), signed, authTag };
   if (kind === KIND_ACK) return { kind: "ack", message: readAck(body), signed, authTag };
+  if (kind === KIND_CHALLENGE) return { kind: "challenge", message: readChallenge(body), signed, authTag };
   throw invalid(`unknown datagram kind ${kind}`);
 }
 
@@ -175,7 +203,12 @@ function readHeartbeat(m: Map<unknown, unknown>): Heartbeat {
     epoch: count(m, "epoch", MAX_TERM_OR_EPOCH),
     term: count(m, "term", MAX_TERM_OR_EPOCH),
     ...addresses(m),
+    ...(m.get("zk") === undefined ? {} : { zk: count(m, "zk") }),
   };
+}
+
+function readChallenge(m: Map<unknown, unknown>): HeartbeatChallenge {
+  return { zkIncarnation: count(m, "zkIncarnation"), brokerId: brokerId(m, "brokerId"), incarnation: count(m, "incarnation"), seq: count(m, "seq") };
 }
 
 function readAck(m: Map<unknown, unknown>): HeartbeatAck {

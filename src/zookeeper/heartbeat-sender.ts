@@ -7,6 +7,10 @@
  * The send time of the acknowledged heartbeat (not the ack's arrival time) is
  * what renews the leader lease: the zookeeper refreshed this broker's liveness
  * no earlier than that instant.
+ *
+ * With a cluster secret heartbeats are bound to a zookeeper incarnation (see
+ * src/auth/heartbeat-hmac.ts): a challenge answering one of the recent
+ * heartbeats, newer than the last challenge, names the incarnation to use.
  */
 import type {
   BrokerAddresses,
@@ -14,6 +18,7 @@ import type {
   ClusterView,
   Heartbeat,
   HeartbeatAck,
+  HeartbeatChallenge,
 } from "../protocol/heartbeat-codec";
 
 export interface BrokerIdentity extends BrokerAddresses {
@@ -48,17 +53,37 @@ export class HeartbeatSender {
   private lastAckedSeq = 0;
   private zkIncarnation: number | null = null;
   private readonly sentAt = new Map<number, number>();
+  /** The zookeeper incarnation heartbeats are meant for (0 = none yet); used only when binding. */
+  private zkBinding = 0;
+  private lastChallengedSeq = 0;
 
   constructor(
     readonly identity: BrokerIdentity,
     private readonly maxOutstanding = 64,
+    /** Bind heartbeats to a zookeeper incarnation (a cluster with a secret). */
+    private readonly bindToZookeeper = false,
   ) {}
 
   next(now: number, status: BrokerStatus): Heartbeat {
     this.seq++;
     this.sentAt.set(this.seq, now);
     if (this.sentAt.size > this.maxOutstanding) this.sentAt.delete(this.sentAt.keys().next().value!);
-    return { ...this.identity, seq: this.seq, ...status };
+    return { ...this.identity, seq: this.seq, ...status, ...(this.bindToZookeeper ? { zk: this.zkBinding } : {}) };
+  }
+
+  /**
+   * A challenge for one of this incarnation's recent heartbeats, newer than
+   * the previous one: bind to its zookeeper. True when the binding changed
+   * (send a heartbeat now rather than at the next interval).
+   */
+  onChallenge(challenge: HeartbeatChallenge): boolean {
+    if (!this.bindToZookeeper) return false;
+    if (challenge.brokerId !== this.identity.brokerId || challenge.incarnation !== this.identity.incarnation) return false;
+    if (challenge.seq <= this.lastChallengedSeq || !this.sentAt.has(challenge.seq)) return false;
+    this.lastChallengedSeq = challenge.seq;
+    if (challenge.zkIncarnation === this.zkBinding) return false;
+    this.zkBinding = challenge.zkIncarnation;
+    return true;
   }
 
   /** Returns null for an ack that is not for this incarnation, unknown, or older than one already accepted. */

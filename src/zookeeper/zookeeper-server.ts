@@ -1,14 +1,24 @@
 /**
  * The zookeeper process: UDP heartbeats in (acked with the cluster view), and
  * on the same port number over TCP, "who is active?" and epoch claims.
+ *
+ * With a cluster secret (`auth`): heartbeats carry an HMAC and must be bound
+ * to this zookeeper's incarnation (src/auth/heartbeat-hmac.ts), TCP
+ * connections authenticate first (src/auth/secure-accept.ts), and only
+ * cluster members may claim an epoch (users of the users file, if given, may
+ * only read the view).
  */
 import type { udp } from "bun";
+import { heartbeatHmac } from "../auth/heartbeat-hmac";
+import type { Identity } from "../auth/handshake";
+import { acceptAuthenticated, describeIdentity, peerIdentity } from "../auth/secure-accept";
+import type { ServerAuth } from "../auth/server-auth";
 import { KafkaCloneError } from "../errors";
 import { createLogger, type Logger } from "../logger";
 import { RpcDispatcher } from "../net/rpc-server";
 import { listenTcp, type TcpServer } from "../net/tcp";
 import { ZK_API, type ZkBrokerStatus, type ZkClaimResponse, type ZkViewResponse } from "../protocol/api";
-import { openHeartbeat, sealHeartbeatAck } from "./heartbeat-checksum";
+import { CRC_TAGGER, type DatagramTagger, openHeartbeat, sealHeartbeatAck, sealHeartbeatChallenge } from "./heartbeat-checksum";
 import { readZkClaimRequest } from "../protocol/requests";
 import { randomIncarnation } from "./heartbeat-sender";
 import { ClusterHistory, type FailoverRecord } from "./cluster-history";
@@ -21,6 +31,8 @@ export interface ZookeeperOptions {
   maxFrameBytes?: number;
   /** Told of each change of active broker after one was lost (metrics). */
   onFailover?: (failover: FailoverRecord) => void;
+  /** The cluster secret (and users), when the cluster uses one. */
+  auth?: ServerAuth;
 }
 
 const BIND_ATTEMPTS = 20;
@@ -36,6 +48,9 @@ export class ZookeeperServer {
   private readonly startedAt = performance.now();
   private readonly logger: Logger = createLogger("zookeeper");
   private garbledDatagrams = 0;
+  /** Authentic heartbeats meant for another zookeeper incarnation (answered with a challenge). */
+  private challengedHeartbeats = 0;
+  private readonly tagger: DatagramTagger;
   private readonly history: ClusterHistory;
 
   constructor(readonly options: ZookeeperOptions) {
@@ -44,6 +59,7 @@ export class ZookeeperServer {
       options.onFailover?.(failover);
     });
     this.registry = new BrokerRegistry({ sessionTimeoutMs: options.sessionTimeoutMs, zkIncarnation: this.zkIncarnation }, this.startedAt);
+    this.tagger = options.auth ? heartbeatHmac(options.auth.secret) : CRC_TAGGER;
   }
 
   get port(): number {
@@ -53,12 +69,13 @@ export class ZookeeperServer {
 
   /** Binds TCP and UDP on one port number (with port 0, retries until both are free). */
   async start(): Promise<void> {
-    const dispatcher = new RpcDispatcher<null>(
+    const auth = this.options.auth;
+    const dispatcher = new RpcDispatcher<Identity | null>(
       {
         [ZK_API.view]: () => ({ body: this.status() }),
-        [ZK_API.claim]: (body) => ({ body: this.claim(body) }),
+        [ZK_API.claim]: (body, _, identity) => ({ body: this.claim(body, identity) }),
       },
-      { openSession: () => null },
+      { openSession: (connection) => peerIdentity(connection) },
       this.logger,
     );
     for (let attempt = 1; ; attempt++) {
@@ -66,7 +83,10 @@ export class ZookeeperServer {
         host: this.options.host,
         port: this.options.port,
         maxFrameBytes: this.options.maxFrameBytes ?? ZK_MAX_FRAME_BYTES,
-        accept: (connection) => dispatcher.accept(connection),
+        accept: (connection) =>
+          auth
+            ? acceptAuthenticated(connection, { auth, allowUsers: true, name: "the zookeeper", logger: this.logger }, () => dispatcher.accept(connection))
+            : dispatcher.accept(connection),
       });
       try {
         this.udpSocket = await Bun.udpSocket({
@@ -111,12 +131,25 @@ export class ZookeeperServer {
   private onDatagram(data: Uint8Array, port: number, address: string): void {
     let ackBytes: Uint8Array;
     try {
-      const outcome = this.registry.onHeartbeat(openHeartbeat(data), performance.now());
+      const heartbeat = openHeartbeat(data, this.tagger);
+      if (this.options.auth && heartbeat.zk !== this.zkIncarnation) {
+        // Authentic but not meant for this incarnation (recorded earlier, or the broker has not heard of it yet).
+        this.challengedHeartbeats++;
+        const { brokerId, incarnation, seq } = heartbeat;
+        this.udpSocket?.send(sealHeartbeatChallenge({ zkIncarnation: this.zkIncarnation, brokerId, incarnation, seq }, this.tagger), port, address);
+        return;
+      }
+      const outcome = this.registry.onHeartbeat(heartbeat, performance.now());
       if (!outcome.accepted) return;
-      ackBytes = sealHeartbeatAck(outcome.ack);
+      ackBytes = sealHeartbeatAck(outcome.ack, this.tagger);
     } catch (error) {
       if (this.garbledDatagrams++ % 1000 === 0) {
-        this.logger.warn("ignoring a malformed heartbeat datagram", { from: `${address}:${port}`, error: (error as Error).message, total: this.garbledDatagrams });
+        const unauthenticated = error instanceof KafkaCloneError && error.code === "AUTHENTICATION_FAILED";
+        this.logger.warn(unauthenticated ? "ignoring a heartbeat datagram that failed its HMAC (no or another cluster secret?)" : "ignoring a malformed heartbeat datagram", {
+          from: `${address}:${port}`,
+          error: (error as Error).message,
+          total: this.garbledDatagrams,
+        });
       }
       return;
     }
@@ -124,8 +157,11 @@ export class ZookeeperServer {
     this.logEvents(this.registry.tick(performance.now()));
   }
 
-  private claim(body: unknown): ZkClaimResponse {
+  private claim(body: unknown, identity: Identity | null): ZkClaimResponse {
     const { brokerId, epoch } = readZkClaimRequest(body);
+    if (this.options.auth && identity?.kind !== "member") {
+      throw new KafkaCloneError("AUTHORIZATION_FAILED", `${describeIdentity(identity)} may not claim a leader epoch: only brokers holding the cluster secret may`);
+    }
     const outcome = this.registry.claimActive(brokerId, epoch, performance.now());
     this.logEvents(this.registry.tick(performance.now()));
     if (outcome.accepted) return { accepted: true, epoch, view: outcome.view };
@@ -158,7 +194,7 @@ export class ZookeeperServer {
       zkIncarnation: this.zkIncarnation,
       sessionTimeoutMs: this.options.sessionTimeoutMs,
       uptimeMs: Math.round(now - this.startedAt),
-      counters: { ...this.registry.counters, garbledDatagrams: this.garbledDatagrams },
+      counters: { ...this.registry.counters, garbledDatagrams: this.garbledDatagrams, ...(this.options.auth ? { challengedHeartbeats: this.challengedHeartbeats } : {}) },
       heartbeatAgeMs,
     };
   }

@@ -9,6 +9,7 @@ import {
   decodeHeartbeatAck,
   encodeHeartbeat,
   encodeHeartbeatAck,
+  encodeHeartbeatChallenge,
   type BrokerInfo,
   type Heartbeat,
   type HeartbeatAck,
@@ -177,7 +178,10 @@ describe("heartbeat codec fuzz", () => {
     try {
       const d = decodeDatagram(bytes);
       // Whatever decodes must re-encode to an equivalent message.
-      const again = d.kind === "heartbeat" ? decodeHeartbeat(encodeHeartbeat(d.message)) : decodeHeartbeatAck(encodeHeartbeatAck(d.message));
+      const again =
+        d.kind === "heartbeat" ? decodeHeartbeat(encodeHeartbeat(d.message))
+        : d.kind === "ack" ? decodeHeartbeatAck(encodeHeartbeatAck(d.message))
+        : decodeDatagram(encodeHeartbeatChallenge(d.message)).message;
       expect(again).toEqual(d.message as never);
       return "ok";
     } catch (error) {
