@@ -10,6 +10,10 @@ interface Settlers {
 
 export class SealedBatch {
   attempts = 0;
+  /** Seal order within the producer: retried batches go back in this order. */
+  order = 0;
+  /** Idempotent batches: the producer generation (id) it was sealed under (see producer-sequences.ts). */
+  generation = -1;
 
   constructor(
     readonly topic: string,

@@ -8,7 +8,8 @@
  * Idempotence (on by default with acks=all): every batch carries this
  * producer's id and a per-partition sequence number, so the broker drops a
  * retried batch it already holds and answers with the original offsets.
- * Retries go back in sequence order, ahead of newer batches.
+ * Retries go back in seal order, ahead of newer batches; producer-sequences.ts
+ * keeps a partition's records in order when the producer id changes.
  */
 import { asKafkaCloneError, KafkaCloneError } from "../errors";
 import type { ProducerRecord } from "../log/record-codec";
@@ -17,6 +18,8 @@ import { fromWireError } from "../protocol/envelope";
 import { ClusterClient, type ClusterClientOptions } from "./cluster-client";
 import { StickyPartitioner } from "./partitioner";
 import { PartitionAccumulator, type SealedBatch } from "./partition-accumulator";
+import { ProducerSequences } from "./producer-sequences";
+import { partitionKey, SendQueue } from "./send-queue";
 
 export interface ProducerOptions extends ClusterClientOptions {
   acks?: Acks;
@@ -29,12 +32,6 @@ export interface ProducerOptions extends ClusterClientOptions {
   deliveryTimeoutMs?: number;
   /** Default: true with acks=all (it needs acknowledgements to work). */
   idempotent?: boolean;
-}
-
-/** A random producer id: unique enough without a round trip, and stable across broker failovers. */
-function randomProducerId(): number {
-  const [high, low] = crypto.getRandomValues(new Uint32Array(2));
-  return (high! & 0xfffff) * 2 ** 32 + low! + 1;
 }
 
 export interface RecordMetadata {
@@ -57,9 +54,6 @@ export class Producer {
   /** Sends waiting for a partition count; while any wait, every send takes the same (ordered) path. */
   private awaitingMetadata = 0;
   private readonly accumulators = new Map<string, PartitionAccumulator>();
-  private readonly ready: SealedBatch[] = [];
-  /** Per "topic\0partition": batches waiting out a retry backoff. That partition's newer batches wait with them. */
-  private readonly backingOff = new Map<string, number>();
   private readonly partitioner = new StickyPartitioner();
   private inFlight = 0;
   private closed = false;
@@ -72,8 +66,9 @@ export class Producer {
   private readonly retryBackoffMs: number;
   private readonly deliveryTimeoutMs: number;
   readonly idempotent: boolean;
-  private producerId = randomProducerId();
-  private readonly sequences = new Map<string, number>();
+  private readonly sequences = new ProducerSequences();
+  private readonly queue = new SendQueue(this.sequences);
+  private sealed = 0;
 
   constructor(options: ProducerOptions) {
     this.client = new ClusterClient(options);
@@ -134,7 +129,7 @@ export class Producer {
     for (const accumulator of this.accumulators.values()) {
       if (accumulator.recordCount > 0) this.seal(accumulator, 0);
     }
-    if (this.inFlight === 0 && this.ready.length === 0) return;
+    if (this.inFlight === 0 && this.queue.length === 0) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -179,50 +174,30 @@ export class Producer {
   private seal(accumulator: PartitionAccumulator, partitions: number): void {
     const deadline = performance.now() + this.deliveryTimeoutMs;
     let batch: SealedBatch | null;
-    if (this.idempotent) {
+    if (this.idempotent && accumulator.recordCount > 0) {
       const key = `${accumulator.topic}\u0000${accumulator.partition}`;
-      const baseSequence = this.sequences.get(key) ?? 0;
-      batch = accumulator.seal(deadline, { producerId: this.producerId, producerEpoch: 0, baseSequence });
-      if (batch) this.sequences.set(key, (baseSequence + batch.recordCount) % 2 ** 31);
+      batch = accumulator.seal(deadline, this.sequences.take(key, accumulator.recordCount));
+      if (batch) this.sequences.sealed(key, batch);
     } else {
       batch = accumulator.seal(deadline);
     }
     if (!batch) return;
+    batch.order = this.sealed++;
     if (partitions > 0) this.partitioner.batchSealed(accumulator.topic, accumulator.partition, partitions);
-    this.ready.push(batch);
+    this.queue.push(batch);
     this.pump();
   }
 
-  /**
-   * Starts requests while there is room in the in-flight window. One request
-   * carries one topic's batches, taken in queue order up to the first that
-   * does not fit: a later (smaller) batch must never overtake an earlier one
-   * of its partition.
-   */
+  /** Starts requests while there is room in the in-flight window (see send-queue.ts for which batches may go). */
   private pump(): void {
     while (this.inFlight < this.maxInFlight) {
-      const first = this.ready.findIndex((batch) => !this.backingOff.has(partitionKey(batch)));
-      if (first < 0) return;
-      const topic = this.ready[first]!.topic;
-      const group: SealedBatch[] = [];
-      let bytes = 0;
-      for (let i = first; i < this.ready.length; ) {
-        const batch = this.ready[i]!;
-        // A partition with a batch in backoff sends nothing newer: its batches must arrive in order.
-        if (batch.topic !== topic || this.backingOff.has(partitionKey(batch))) {
-          i++;
-          continue;
-        }
-        if (group.length > 0 && bytes + batch.frame.length > this.maxRequestBytes) break;
-        group.push(batch);
-        bytes += batch.frame.length;
-        this.ready.splice(i, 1);
-      }
+      const next = this.queue.takeRequest(this.maxRequestBytes);
+      if (!next) return;
       this.inFlight++;
-      void this.sendRequest(topic, group).finally(() => {
+      void this.sendRequest(next.topic, next.batches).finally(() => {
         this.inFlight--;
         this.pump();
-        if (this.inFlight === 0 && this.ready.length === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+        if (this.inFlight === 0 && this.queue.length === 0) for (const wake of this.idleWaiters.splice(0)) wake();
       });
     }
   }
@@ -244,7 +219,7 @@ export class Producer {
       const connection = await this.client.leader();
       if (this.acks === "0") {
         connection.send(API.produce, request, ordered.map((batch) => batch.frame));
-        for (const batch of ordered) batch.complete(-1);
+        for (const batch of ordered) this.complete(batch, -1);
         return;
       }
       const { body } = await connection.request(API.produce, request, ordered.map((batch) => batch.frame));
@@ -254,7 +229,7 @@ export class Producer {
         list.forEach((batch, i) => {
           if (!result) this.retryOrFail(batch, new KafkaCloneError("INVALID_REQUEST", `no result for partition ${partition}`));
           else if ("error" in result) this.retryOrFail(batch, fromWireError(result.error));
-          else batch.complete(result.baseOffsets[i] ?? -1);
+          else this.complete(batch, result.baseOffsets[i] ?? -1);
         });
       }
     } catch (error) {
@@ -266,46 +241,26 @@ export class Producer {
   private retryOrFail(batch: SealedBatch, error: unknown): void {
     const failure = asKafkaCloneError(error);
     if (failure.code === "NOT_LEADER") this.client.reportFailure(failure);
-    if (!failure.retriable || this.closed || performance.now() + this.retryBackoffMs >= batch.deadline) {
+    const hopeless = failure.code === "OUT_OF_ORDER_SEQUENCE" && batch.generation >= 0 && this.sequences.isAbandoned(partitionKey(batch), batch);
+    if (!failure.retriable || hopeless || this.closed || performance.now() + this.retryBackoffMs >= batch.deadline) {
       batch.fail(failure);
-      // Later batches of this producer id would wait forever behind the gap: start a fresh id.
-      if (this.idempotent) this.restartSequences();
+      if (batch.generation >= 0) {
+        // Later batches of this producer id would wait forever behind the gap: a new generation starts.
+        this.sequences.gaveUp(partitionKey(batch), batch);
+        this.sequences.settled(partitionKey(batch), batch);
+      }
       return;
     }
     batch.attempts++;
     this.inFlight++;
-    const key = partitionKey(batch);
-    this.backingOff.set(key, (this.backingOff.get(key) ?? 0) + 1);
-    setTimeout(() => {
+    this.queue.backOff(batch, this.retryBackoffMs, () => {
       this.inFlight--;
-      const waiting = this.backingOff.get(key)! - 1;
-      if (waiting > 0) this.backingOff.set(key, waiting);
-      else this.backingOff.delete(key);
-      this.requeue(batch);
       this.pump();
-    }, this.retryBackoffMs);
+    });
   }
 
-  /** Puts a retried batch back ahead of its partition's later batches, in sequence order. */
-  private requeue(batch: SealedBatch): void {
-    const samePartition = (other: SealedBatch) => other.topic === batch.topic && other.partition === batch.partition;
-    // Without sequence numbers: every batch not sent yet was sealed after this one; earlier retries stay ahead.
-    const isNewer = batch.baseSequence < 0 ? (other: SealedBatch) => other.attempts === 0 : (other: SealedBatch) => other.baseSequence > batch.baseSequence;
-    const later = this.ready.findIndex((other) => samePartition(other) && isNewer(other));
-    if (later >= 0) {
-      this.ready.splice(later, 0, batch);
-      return;
-    }
-    const earlier = this.ready.findLastIndex(samePartition);
-    this.ready.splice(earlier + 1, 0, batch);
+  private complete(batch: SealedBatch, baseOffset: number): void {
+    batch.complete(baseOffset);
+    if (batch.generation >= 0) this.sequences.settled(partitionKey(batch), batch);
   }
-
-  private restartSequences(): void {
-    this.producerId = randomProducerId();
-    this.sequences.clear();
-  }
-}
-
-function partitionKey(batch: SealedBatch): string {
-  return `${batch.topic}\u0000${batch.partition}`;
 }

@@ -17,8 +17,10 @@ import { readProduceRequest } from "../../../src/protocol/requests";
 
 export type Outcome =
   | "ok"
-  /** Every partition of the request fails with this code (after nothing was appended). */
-  | { partitionError: ErrorCode }
+  /** Every partition of the request fails with this code (after nothing was appended), answered after holdMs. */
+  | { partitionError: ErrorCode; holdMs?: number }
+  /** Appended as "ok" would, but answered (after holdMs) with this request error: the real broker's NOT_LEADER when it lost its lease while the write was on its way to disk. */
+  | { appendThenRequestError: ErrorCode; holdMs?: number }
   /** The whole request fails with this code. */
   | { requestError: ErrorCode }
   /** The connection is closed before answering (nothing appended). */
@@ -101,12 +103,22 @@ export class FakeBroker {
     }
     if (outcome === "silence") return new Promise<never>(() => {});
     if (typeof outcome === "object" && "requestError" in outcome) throw new KafkaCloneError(outcome.requestError, "scripted");
+    const results = this.append(request, attachment, outcome);
+    const holdMs = typeof outcome === "object" && "holdMs" in outcome ? (outcome.holdMs ?? 0) : 0;
+    const answer = () => {
+      if (typeof outcome === "object" && "appendThenRequestError" in outcome) throw new KafkaCloneError(outcome.appendThenRequestError, "scripted");
+      return { body: { partitions: results } };
+    };
+    return holdMs > 0 ? Bun.sleep(holdMs).then(answer) : answer();
+  }
+
+  private append(request: ReturnType<typeof readProduceRequest>, attachment: Uint8Array, outcome: Outcome): ProducePartitionResult[] {
     const results: ProducePartitionResult[] = [];
     let at = 0;
     for (const { partition, bytes } of request.partitions) {
       const data = attachment.subarray(at, at + bytes);
       at += bytes;
-      if (typeof outcome === "object") {
+      if (typeof outcome === "object" && "partitionError" in outcome) {
         results.push({ partition, error: { code: outcome.partitionError, message: "scripted" } });
         continue;
       }
@@ -132,6 +144,6 @@ export class FakeBroker {
       }
       results.push({ partition, baseOffsets });
     }
-    return { body: { partitions: results } };
+    return results;
   }
 }
