@@ -10,6 +10,7 @@ import { localClusterCommand } from "./cli/local-cluster";
 import { logCommand } from "./cli/log";
 import { produceCommand } from "./cli/produce";
 import { topicsCommand } from "./cli/topics";
+import { usersCommand } from "./cli/users";
 import { zookeeperCommand } from "./cli/zookeeper";
 
 const main = defineCommand({
@@ -29,6 +30,7 @@ const main = defineCommand({
     groups: groupsCommand,
     "local-cluster": localClusterCommand,
     log: logCommand,
+    users: usersCommand,
   },
 });
 

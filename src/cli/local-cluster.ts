@@ -3,6 +3,7 @@ import type { Subprocess } from "bun";
 import { intFlag, optionalIntFlag } from "./args";
 import { configurable, resolveArgs } from "./resolve-args";
 import { printReadyLine, runOrExit, untilSignal } from "./output";
+import { SERVER_AUTH_ARGS, serverAuthFrom } from "./auth-args";
 
 const args = configurable({
   brokers: { type: "string", description: "how many brokers to run", default: "3" },
@@ -11,6 +12,7 @@ const args = configurable({
   "first-broker-port": { type: "string", description: "broker N listens on this port + N - 1", default: "9092" },
   "session-timeout-ms": { type: "string", description: "the zookeeper's failure threshold", default: "500" },
   "metrics-port": { type: "string", description: "Prometheus metrics: the zookeeper on this port, broker N on this port + N (0 = any free ports; off when not given)" },
+  ...SERVER_AUTH_ARGS,
 } as const);
 
 const COLORS = [36, 33, 35, 32, 34, 31];
@@ -47,10 +49,16 @@ export const localClusterCommand = defineCommand({
       const sessionTimeout = String(intFlag(a["session-timeout-ms"], "session-timeout-ms", { min: 50 }));
       const children: { name: string; proc: Subprocess<"ignore", "pipe", "pipe"> }[] = [];
       const inherited = a.config === undefined ? [] : ["--config", a.config];
+      // The secret reaches the children as a file path or in their environment, never in their argv (`ps`).
+      serverAuthFrom(a);
+      const secretFile = a["cluster-secret-file"];
+      if (secretFile) inherited.push("--cluster-secret-file", secretFile);
+      if (a["users-file"]) inherited.push("--users-file", a["users-file"]);
+      const env = a["cluster-secret"] && !secretFile ? { ...process.env, KAFKA_CLONE_CLUSTER_SECRET: a["cluster-secret"] } : process.env;
       const metricsPort = optionalIntFlag(a["metrics-port"], "metrics-port", { max: 65535 - brokers });
       const metricsFlag = (offset: number) => (metricsPort === undefined ? [] : ["--metrics-port", String(metricsPort === 0 ? 0 : metricsPort + offset)]);
       const start = (name: string, mode: string[]) => {
-        const proc = Bun.spawn(selfCommand([...mode, ...inherited]), { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+        const proc = Bun.spawn(selfCommand([...mode, ...inherited]), { stdin: "ignore", stdout: "pipe", stderr: "pipe", env });
         const color = COLORS[children.length % COLORS.length]!;
         prefixLines(name, color, proc.stdout, process.stdout);
         prefixLines(name, color, proc.stderr, process.stdout);

@@ -52,8 +52,9 @@ export interface ServerProcess {
 
 /** Starts `kafka-clone <args>` and waits for its ready line. */
 /** `wrap` prefixes the command (e.g. `ip netns exec <ns>`, which execs the binary: the pid stays the server's). */
-export async function startServer(args: string[], options: { cwd?: string; timeoutMs?: number; wrap?: string[] } = {}): Promise<ServerProcess> {
-  const proc = Bun.spawn([...(options.wrap ?? []), BINARY, ...args], { cwd: options.cwd, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+export async function startServer(args: string[], options: { cwd?: string; timeoutMs?: number; wrap?: string[]; env?: Record<string, string> } = {}): Promise<ServerProcess> {
+  const env = options.env ? { ...process.env, ...options.env } : undefined;
+  const proc = Bun.spawn([...(options.wrap ?? []), BINARY, ...args], { cwd: options.cwd, stdout: "pipe", stderr: "pipe", stdin: "ignore", env });
   running.add(proc);
   proc.exited.then(() => running.delete(proc));
   let stderrText = "";
@@ -137,8 +138,9 @@ export interface CliResult {
 }
 
 /** Runs `kafka-clone <args>` to completion. */
-export async function runCli(args: string[], options: { stdin?: string | Uint8Array; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export async function runCli(args: string[], options: { stdin?: string | Uint8Array; cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CliResult> {
   const proc = Bun.spawn([BINARY, ...args], {
+    env: options.env ? { ...process.env, ...options.env } : undefined,
     cwd: options.cwd,
     stdin: options.stdin === undefined ? "ignore" : new Blob([options.stdin]),
     stdout: "pipe",
