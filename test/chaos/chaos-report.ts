@@ -6,7 +6,7 @@ const round = (ms: number) => Math.round(ms);
 
 /** The fault whose window (start → recovered) holds `at` (ms from the start), if any. */
 function faultAround(result: ChaosResult, at: number): string {
-  const fault = result.faults.find((f) => at >= f.startedAt - 1000 && at <= (f.recoveredAt ?? Infinity));
+  const fault = result.faults.findLast((f) => at >= f.startedAt - 1000 && at <= (f.recoveredAt ?? f.healedAt + 5000));
   return fault ? `during fault #${fault.index} (${fault.kind}, broker ${fault.victim})` : "outside every fault";
 }
 
@@ -16,10 +16,11 @@ export function renderChaosReport(result: ChaosResult): string {
   const byKind = new Map<string, number>();
   for (const fault of faults) byKind.set(fault.kind, (byKind.get(fault.kind) ?? 0) + 1);
   const lines = [
-    `chaos: seed ${options.seed}, ${options.seconds} s, ${options.producers} producers x ${options.ratePerProducer} records/s, ${options.partitions} partitions, took ${(result.elapsedMs / 1000).toFixed(1)} s`,
+    `chaos: seed ${options.seed}, ${options.seconds} s, ${options.producers} producers x ${options.ratePerProducer} records/s (delivery timeout 30 s${options.producers > 1 ? ", producer 0: 1.5 s" : ""}), ${options.partitions} partitions, took ${(result.elapsedMs / 1000).toFixed(1)} s`,
     `faults injected: ${faults.length}${faults.length ? ` (${[...byKind].map(([kind, n]) => `${kind} ${n}`).join(", ")})` : ""}`,
     ...faults.map((f) => `  ${f.description} -> broker ${f.victim ?? "-"}: at ${(f.startedAt / 1000).toFixed(1)} s, healed +${round(f.healedAt - f.startedAt)} ms, ` +
-      (f.recoveredAt === null ? "NOT recovered" : `recovered +${round(f.recoveredAt - f.healedAt)} ms`) + (f.note ? ` (${f.note})` : "")),
+      (f.overlap ? "recovery not awaited" : f.recoveredAt === null ? "NOT recovered" : `recovered +${round(f.recoveredAt - f.healedAt)} ms`) +
+      (f.note ? ` (${f.note})` : "")),
     `broker events: ${Object.entries(result.events).map(([k, v]) => `${k} ${v}`).join(", ")}`,
     `records: ${s.attempts} sent, ${s.ok} acknowledged, ${s.failed} failed, ${s.unknown} unknown (${s.unknownInLog} of them in the log); ` +
       `${s.recordsInLog} in the log, ${s.liveReads} read live`,

@@ -17,6 +17,7 @@ export class FaultInjector {
   private readonly paused = new Set<number>();
   private readonly down = new Set<number>();
   private zookeeperDown = false;
+  private zookeeperPaused = false;
 
   constructor(
     private readonly cluster: FailoverCluster,
@@ -32,7 +33,8 @@ export class FaultInjector {
       if (performance.now() + fault.gapMs + fault.holdMs > until) break;
       await Bun.sleep(fault.gapMs);
       await this.inject(fault);
-      if (this.records.at(-1)!.recoveredAt === null) break;
+      const record = this.records.at(-1)!;
+      if (record.recoveredAt === null && !record.overlap) break;
     }
     return this.records.length;
   }
@@ -40,6 +42,7 @@ export class FaultInjector {
   /** Undoes whatever is still in effect (a run cut short): every broker running, the zookeeper up; waits for recovery. */
   async healAll(): Promise<boolean> {
     for (const id of [...this.paused]) this.resume(id);
+    if (this.zookeeperPaused) this.resumeZookeeper();
     if (this.zookeeperDown) await this.startZookeeper();
     for (const id of [...this.down]) await this.startBroker(id);
     return (await this.waitRecovered()) !== null;
@@ -50,10 +53,12 @@ export class FaultInjector {
   }
 
   private async inject(fault: Fault): Promise<void> {
-    const record: FaultRecord = { index: fault.index, kind: fault.kind, description: describeFault(fault), victim: null, startedAt: 0, healedAt: 0, recoveredAt: null };
+    const record: FaultRecord = {
+      index: fault.index, kind: fault.kind, description: describeFault(fault), victim: null, startedAt: 0, healedAt: 0, recoveredAt: null, overlap: fault.overlap,
+    };
     this.records.push(record);
     const victim = fault.kind === "restart-broker" ? fault.brokerId! : await this.activeBroker();
-    record.victim = fault.kind === "restart-zookeeper" ? null : victim;
+    record.victim = fault.kind === "restart-zookeeper" || fault.kind === "pause-zookeeper" ? null : victim;
     record.startedAt = this.now();
     if (victim === null) {
       record.note = `no active broker for ${FIND_ACTIVE_MS} ms before the fault`;
@@ -78,23 +83,47 @@ export class FaultInjector {
         await Bun.sleep(fault.holdMs);
         await this.startZookeeper();
         break;
+      case "pause-zookeeper":
+        this.pauseZookeeper();
+        await Bun.sleep(fault.holdMs);
+        this.resumeZookeeper();
+        break;
       case "restart-broker":
         await this.stopBroker(victim, fault.signal === "SIGTERM" ? "SIGTERM" : "SIGKILL");
         await Bun.sleep(fault.holdMs);
         await this.startBroker(victim);
         break;
+      case "kill-active-twice": {
+        await this.stopBroker(victim, "SIGKILL");
+        const successor = await this.activeBroker((id) => id !== victim);
+        if (successor !== null) {
+          await Bun.sleep(fault.brokerHoldMs ?? 0);
+          await this.stopBroker(successor, "SIGKILL");
+          record.note = `then broker ${successor}`;
+        }
+        await Bun.sleep(fault.holdMs);
+        await this.startBroker(victim);
+        if (successor !== null) await this.startBroker(successor);
+        break;
+      }
       case "zookeeper-and-active":
-        await this.stopZookeeper();
+        if (fault.zookeeperSignal === "SIGSTOP") this.pauseZookeeper();
+        else await this.stopZookeeper();
         if (fault.signal === "SIGSTOP") this.pause(victim);
         else await this.stopBroker(victim, "SIGKILL");
         await Bun.sleep(fault.holdMs);
-        await this.startZookeeper();
+        if (fault.zookeeperSignal === "SIGSTOP") this.resumeZookeeper();
+        else await this.startZookeeper();
         await Bun.sleep(fault.brokerHoldMs ?? 0);
         if (fault.signal === "SIGSTOP") this.resume(victim);
         else await this.startBroker(victim);
         break;
     }
     record.healedAt = this.now();
+    if (fault.overlap) {
+      this.log(`fault ${describeFault(fault)}${record.victim === null ? "" : ` (broker ${victim})`}: healed`);
+      return;
+    }
     const recovered = await this.waitRecovered();
     record.recoveredAt = recovered;
     const took = recovered === null ? `NOT recovered within ${RECOVERY_MS} ms` : `recovered ${Math.round(recovered - record.healedAt)} ms after healing`;
@@ -109,6 +138,16 @@ export class FaultInjector {
   private resume(id: number): void {
     this.cluster.signal(id, "SIGCONT");
     this.paused.delete(id);
+  }
+
+  private pauseZookeeper(): void {
+    this.cluster.zookeeper.proc.kill("SIGSTOP");
+    this.zookeeperPaused = true;
+  }
+
+  private resumeZookeeper(): void {
+    this.cluster.zookeeper.proc.kill("SIGCONT");
+    this.zookeeperPaused = false;
   }
 
   private async stopBroker(id: number, signal: "SIGKILL" | "SIGTERM"): Promise<void> {
@@ -138,9 +177,10 @@ export class FaultInjector {
     this.zookeeperDown = false;
   }
 
-  private async activeBroker(): Promise<number | null> {
+  private async activeBroker(accept: (id: number) => boolean = () => true): Promise<number | null> {
     try {
-      return activeId(await this.cluster.waitForView((v) => activeId(v) !== null, FIND_ACTIVE_MS, "an active broker"));
+      const found = (v: Parameters<typeof activeId>[0]) => activeId(v) !== null && accept(activeId(v)!);
+      return activeId(await this.cluster.waitForView(found, FIND_ACTIVE_MS, "an active broker"));
     } catch {
       return null;
     }

@@ -43,8 +43,9 @@ export interface FaultRecord {
   victim: number | null;
   startedAt: number;
   healedAt: number;
-  /** When every broker was alive again with one active, or null if the cluster did not recover in time. */
+  /** When every broker was alive again with one active, or null if the cluster did not recover in time (or, with `overlap`, was not waited for). */
   recoveredAt: number | null;
+  overlap: boolean;
   note?: string;
 }
 

@@ -16,6 +16,8 @@ export interface WorkloadOptions {
   recordBytes: number;
   /** How long a record may take before the producer gives up on it (its outcome is then "unknown"). */
   deliveryTimeoutMs: number;
+  /** Producer 0's delivery timeout instead (an impatient producer: it gives up during failovers and starts a new producer id). */
+  firstProducerDeliveryTimeoutMs?: number;
   keys: number;
 }
 
@@ -34,7 +36,10 @@ export class Workload {
     clientOptions: () => ClusterClientOptions,
     private readonly options: WorkloadOptions,
   ) {
-    this.producers = Array.from({ length: options.producers }, () => new Producer({ ...clientOptions(), deliveryTimeoutMs: options.deliveryTimeoutMs }));
+    this.producers = Array.from({ length: options.producers }, (_, i) => new Producer({
+      ...clientOptions(),
+      deliveryTimeoutMs: i === 0 ? (options.firstProducerDeliveryTimeoutMs ?? options.deliveryTimeoutMs) : options.deliveryTimeoutMs,
+    }));
     this.sentBy = this.producers.map(() => 0);
   }
 
