@@ -9,7 +9,7 @@ DATA_DIR ?= ./data
 TOPIC    ?= events
 ZK       ?= 127.0.0.1:2181
 
-.PHONY: all install build test typecheck unit bench bench-groups bench-log bench-failover cluster produce consume chaos fuzz clean
+.PHONY: all install build test typecheck unit bench bench-auth bench-groups bench-log bench-failover cluster produce consume chaos fuzz clean
 
 all: build
 
@@ -46,15 +46,22 @@ fuzz: $(BIN)
 	FUZZ_CASES=$(FUZZ_CASES) FUZZ_SEED=$(FUZZ_SEED) $(BUN) test test/integration/fuzz-*.test.ts --timeout 3600000
 
 # The broker end to end: `kafka-clone bench suite` starts the compiled binary as a standalone broker
-# and loads it over loopback. BENCH_ARGS=--json prints one JSON object; sizes via BENCH_* (see README).
+# and loads it over loopback; then consumer groups and the cluster secret's cost (bench groups, bench auth).
+# BENCH_ARGS=--json prints one JSON object each; sizes via BENCH_* (see README).
 bench: $(BIN)
 	$(BIN) bench suite $(BENCH_ARGS)
 	$(BIN) bench groups $(BENCH_ARGS)
+	$(BIN) bench auth $(BENCH_ARGS)
 
 # Consumer groups: settle time after a member joins / leaves (median of 10) and a group of 3 against a
 # single consumer, with their own standalone broker; figures only. Sizes via BENCH_GROUP_* (see README).
 bench-groups: $(BIN)
 	$(BIN) bench groups $(BENCH_ARGS)
+
+# The cluster secret's cost: a broker with one against one without, same run, steps alternating; figures and
+# ratios only. BENCH_AUTH_SECONDS (6) per broker and record size, BENCH_RECORD_SIZES (100,1024).
+bench-auth: $(BIN)
+	$(BIN) bench auth $(BENCH_ARGS)
 
 # Storage engine benchmark: prints figures and the issue's targets, asserts nothing about speed.
 # BENCH_DIR=<dir> picks the disk (default ./data); BENCH_ARGS=--json prints one JSON object;

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { runAuthBench } from "../bench/auth-bench";
 import { runBrokerSuite } from "../bench/broker-suite";
 import { runGroupMember } from "../bench/group-member";
 import { runGroupSuite } from "../bench/group-suite";
@@ -118,6 +119,22 @@ const groups = defineCommand({
     }),
 });
 
+const auth = defineCommand({
+  meta: {
+    name: "auth",
+    description:
+      "What the cluster secret costs (part of `make bench`): two standalone brokers, one with a secret, producer throughput per record size (BENCH_AUTH_SECONDS=6 each, steps alternating), " +
+      "read-back and connection set-up; prints each figure with the ratio secret / baseline",
+  },
+  args: suiteArgs,
+  run: (context) =>
+    runOrExit(async () => {
+      const a = resolveArgs(context, suiteArgs, "bench");
+      await runAuthBench(a.json ? ["--json"] : []);
+      process.exit(0);
+    }),
+});
+
 const groupMemberArgs = {
   address: { type: "positional", description: "the broker, host:port", required: true },
   topic: { type: "positional", description: "topic to read", required: true },
@@ -138,6 +155,7 @@ export const benchCommand = defineCommand({
     e2e: perfCommand("e2e", "Produce at --rate while a consumer reads; report end-to-end (send → receive) and ack latency percentiles", e2eArgs, benchEndToEnd),
     suite,
     groups,
+    auth,
     "group-member": groupMember,
   },
 });
