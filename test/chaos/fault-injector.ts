@@ -57,7 +57,7 @@ export class FaultInjector {
       index: fault.index, kind: fault.kind, description: describeFault(fault), victim: null, startedAt: 0, healedAt: 0, recoveredAt: null, overlap: fault.overlap,
     };
     this.records.push(record);
-    const victim = fault.kind === "restart-broker" ? fault.brokerId! : await this.activeBroker();
+    const victim = fault.brokerId ?? (await this.activeBroker());
     record.victim = fault.kind === "restart-zookeeper" || fault.kind === "pause-zookeeper" ? null : victim;
     record.startedAt = this.now();
     if (victim === null) {
@@ -74,6 +74,7 @@ export class FaultInjector {
         break;
       case "pause-active-long":
       case "pause-active-short":
+      case "pause-broker":
         this.pause(victim);
         await Bun.sleep(fault.holdMs);
         this.resume(victim);

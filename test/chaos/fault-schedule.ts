@@ -21,6 +21,8 @@ export type FaultKind =
   | "kill-active-twice"
   /** One broker (any role) stopped with `signal`, restarted after holdMs. */
   | "restart-broker"
+  /** One broker (any role) paused for holdMs. */
+  | "pause-broker"
   /** The zookeeper killed or paused (zookeeperSignal), then the active broker killed or paused (signal); the zookeeper back after holdMs, the broker brokerHoldMs later. */
   | "zookeeper-and-active";
 
@@ -47,6 +49,7 @@ const WEIGHTS: readonly (readonly [FaultKind, number])[] = [
   ["restart-zookeeper", 2],
   ["pause-zookeeper", 1],
   ["restart-broker", 2],
+  ["pause-broker", 1],
   ["kill-active-twice", 1],
   ["zookeeper-and-active", 2],
 ];
@@ -74,6 +77,10 @@ export function faultSchedule(seed: number, count: number, brokerIds: readonly n
         break;
       case "pause-zookeeper":
         fault.holdMs = random.int(Math.round(sessionTimeoutMs * 0.2), sessionTimeoutMs * 6);
+        break;
+      case "pause-broker":
+        fault.brokerId = random.pick(brokerIds);
+        fault.holdMs = random.int(Math.round(sessionTimeoutMs * 0.1), sessionTimeoutMs * 6);
         break;
       case "kill-active-twice":
         fault.brokerHoldMs = random.int(0, 500);
@@ -105,6 +112,8 @@ function describeKind(fault: Fault): string {
   switch (fault.kind) {
     case "restart-broker":
       return `#${fault.index} after ${fault.gapMs} ms: ${fault.signal} broker ${fault.brokerId}, restart after ${fault.holdMs} ms`;
+    case "pause-broker":
+      return `#${fault.index} after ${fault.gapMs} ms: SIGSTOP broker ${fault.brokerId} for ${fault.holdMs} ms`;
     case "zookeeper-and-active":
       return `#${fault.index} after ${fault.gapMs} ms: ${fault.zookeeperSignal} the zookeeper, ${fault.signal} the active broker; zookeeper back after ${fault.holdMs} ms, broker ${fault.brokerHoldMs} ms later`;
     case "kill-active-twice":

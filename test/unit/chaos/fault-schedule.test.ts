@@ -12,7 +12,10 @@ describe("chaos fault schedule", () => {
   test("every kind appears, with holds on the right side of the session timeout", () => {
     const schedule = faultSchedule(7, 400, [1, 2, 3], 500);
     const kinds = new Set(schedule.map((f) => f.kind));
-    expect([...kinds].sort()).toEqual(["kill-active", "pause-active-long", "pause-active-short", "restart-broker", "restart-zookeeper", "zookeeper-and-active"]);
+    expect([...kinds].sort()).toEqual([
+      "kill-active", "kill-active-twice", "pause-active-long", "pause-active-short", "pause-broker", "pause-zookeeper", "restart-broker", "restart-zookeeper",
+      "zookeeper-and-active",
+    ]);
     for (const fault of schedule) {
       if (fault.kind === "pause-active-long") expect(fault.holdMs).toBeGreaterThan(500);
       if (fault.kind === "pause-active-short") expect(fault.holdMs).toBeLessThan(500);
