@@ -26,8 +26,15 @@ export function killEverything(): void {
   running.clear();
 }
 
-async function start(args: string[], timeoutMs = 15_000): Promise<ClusterProcess> {
-  const proc = Bun.spawn([BINARY, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+/** Where each process runs when not all on loopback: its address and a command prefix (e.g. `ip netns exec <ns>`). */
+export interface ClusterNetwork {
+  zookeeperHost: string;
+  brokerHost(id: number): string;
+  exec(id: number | null): string[];
+}
+
+async function start(args: string[], wrap: string[] = [], timeoutMs = 15_000): Promise<ClusterProcess> {
+  const proc = Bun.spawn([...wrap, BINARY, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   running.add(proc);
   void proc.exited.then(() => running.delete(proc));
   let stderr = "";
@@ -64,13 +71,18 @@ export class FailoverCluster {
     public zookeeper: ClusterProcess,
     readonly zkAddress: HostPort,
     readonly dataDir: string,
+    private readonly network: ClusterNetwork | null,
   ) {
     this.zookeeperHistory = [zookeeper];
   }
 
-  static async start(dataDir: string, brokerIds: number[]): Promise<FailoverCluster> {
-    const zookeeper = await start(["zookeeper", "--port", "0"]);
-    const cluster = new FailoverCluster(zookeeper, { host: "127.0.0.1", port: Number(zookeeper.ready.port) }, dataDir);
+  /** On loopback, or with `network` each process in its own place (the zookeeper then on port 2181 of its host). */
+  static async start(dataDir: string, brokerIds: number[], network: ClusterNetwork | null = null): Promise<FailoverCluster> {
+    const zookeeper = network
+      ? await start(["zookeeper", "--host", network.zookeeperHost, "--port", "2181"], network.exec(null))
+      : await start(["zookeeper", "--port", "0"]);
+    const host = network?.zookeeperHost ?? "127.0.0.1";
+    const cluster = new FailoverCluster(zookeeper, { host, port: Number(zookeeper.ready.port) }, dataDir, network);
     await Promise.all(brokerIds.map((id) => cluster.startBroker(id)));
     return cluster;
   }
@@ -80,7 +92,9 @@ export class FailoverCluster {
   }
 
   async startBroker(id: number): Promise<ClusterProcess> {
-    const broker = await start(["broker", "--id", String(id), "--port", "0", "--zookeeper", this.zkString, "--data-dir", this.dataDir]);
+    const where = this.network ? ["--host", this.network.brokerHost(id)] : [];
+    const args = ["broker", "--id", String(id), ...where, "--port", "0", "--zookeeper", this.zkString, "--data-dir", this.dataDir];
+    const broker = await start(args, this.network?.exec(id));
     this.brokers.set(id, broker);
     this.history.push({ id, broker });
     return broker;
@@ -107,7 +121,8 @@ export class FailoverCluster {
 
   /** A new zookeeper on the same port (after killZookeeper). */
   async startZookeeper(): Promise<void> {
-    this.zookeeper = await start(["zookeeper", "--port", String(this.zkAddress.port)]);
+    const where = this.network ? ["--host", this.zkAddress.host] : [];
+    this.zookeeper = await start(["zookeeper", ...where, "--port", String(this.zkAddress.port)], this.network?.exec(null));
     this.zookeeperHistory.push(this.zookeeper);
   }
 

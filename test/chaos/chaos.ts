@@ -4,11 +4,14 @@
  * printed; the same seed replays the same fault schedule), CHAOS_PRODUCERS
  * (4), CHAOS_RATE records/s per producer (200), CHAOS_RECORD_BYTES (100),
  * CHAOS_PARTITIONS (3), CHAOS_DIR (where the working directory goes; the
- * system temp dir by default). `--json` prints the result as JSON. Exits 1 on
+ * system temp dir by default), CHAOS_NETWORK (1 where network namespaces can
+ * be made, i.e. as root: every process in its own namespace and network
+ * partitions among the faults; 0 = all on loopback, no partitions). `--json` prints the result as JSON. Exits 1 on
  * any anomaly or liveness problem.
  */
 import { killEverything } from "../../bench/lib/failover-cluster";
 import { renderChaosReport } from "./chaos-report";
+import { netnsUnavailable } from "../integration/netns-lab";
 import { freshSeed } from "./random";
 import { defaultParentDir, runChaos } from "./run-chaos";
 
@@ -22,7 +25,11 @@ function envInt(name: string, fallback: number, min = 0): number {
 async function main(): Promise<number> {
   const seed = envInt("CHAOS_SEED", freshSeed());
   const seconds = envInt("CHAOS_SECONDS", 60, 5);
-  process.stderr.write(`[chaos] seed ${seed} (replay: CHAOS_SEED=${seed} CHAOS_SECONDS=${seconds} make chaos)\n`);
+  const whyNoNetwork = netnsUnavailable();
+  const network = envInt("CHAOS_NETWORK", whyNoNetwork === null ? 1 : 0) === 1;
+  if (network && whyNoNetwork) throw new Error(`CHAOS_NETWORK=1, but ${whyNoNetwork}`);
+  if (!network) process.stderr.write(`[chaos] no network partitions: ${whyNoNetwork ?? "CHAOS_NETWORK=0"}\n`);
+  process.stderr.write(`[chaos] seed ${seed} (replay: CHAOS_SEED=${seed} CHAOS_SECONDS=${seconds} CHAOS_NETWORK=${network ? 1 : 0} make chaos)\n`);
   const result = await runChaos({
     seconds,
     seed,
@@ -30,6 +37,7 @@ async function main(): Promise<number> {
     ratePerProducer: envInt("CHAOS_RATE", 200, 1),
     recordBytes: envInt("CHAOS_RECORD_BYTES", 100, 16),
     partitions: envInt("CHAOS_PARTITIONS", 3, 1),
+    network,
     parentDir: defaultParentDir(),
     log: (message) => process.stderr.write(`[chaos] ${message}\n`),
   });

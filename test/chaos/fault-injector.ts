@@ -5,6 +5,7 @@
  * must have recovered (every broker alive, one active), within a bound.
  */
 import { activeId, type FailoverCluster } from "../../bench/lib/failover-cluster";
+import type { NetnsLab } from "../integration/netns-lab";
 import { describeFault, type Fault } from "./fault-schedule";
 import type { FaultRecord } from "./history";
 
@@ -18,6 +19,8 @@ export class FaultInjector {
   private readonly down = new Set<number>();
   private zookeeperDown = false;
   private zookeeperPaused = false;
+  /** Links cut and not yet healed: "zookeeper <id>" / "clients <id>". */
+  private readonly cut = new Set<string>();
 
   constructor(
     private readonly cluster: FailoverCluster,
@@ -25,6 +28,8 @@ export class FaultInjector {
     /** Times are reported relative to this (performance.now()). */
     private readonly origin: number,
     private readonly log: (message: string) => void,
+    /** Network faults need the cluster in network namespaces. */
+    private readonly lab: NetnsLab | null = null,
   ) {}
 
   /** Runs faults from the schedule until `until` (performance.now()); returns how many ran. */
@@ -41,6 +46,7 @@ export class FaultInjector {
 
   /** Undoes whatever is still in effect (a run cut short): every broker running, the zookeeper up; waits for recovery. */
   async healAll(): Promise<boolean> {
+    for (const link of [...this.cut]) this.heal(link);
     for (const id of [...this.paused]) this.resume(id);
     if (this.zookeeperPaused) this.resumeZookeeper();
     if (this.zookeeperDown) await this.startZookeeper();
@@ -83,6 +89,19 @@ export class FaultInjector {
         await this.stopZookeeper();
         await Bun.sleep(fault.holdMs);
         await this.startZookeeper();
+        break;
+      case "partition-active":
+      case "partition-broker":
+        this.cutLink(`zookeeper ${victim}`);
+        await Bun.sleep(fault.holdMs);
+        this.heal(`zookeeper ${victim}`);
+        break;
+      case "isolate-active":
+        this.cutLink(`zookeeper ${victim}`);
+        this.cutLink(`clients ${victim}`);
+        await Bun.sleep(fault.holdMs);
+        this.heal(`clients ${victim}`);
+        this.heal(`zookeeper ${victim}`);
         break;
       case "pause-zookeeper":
         this.pauseZookeeper();
@@ -139,6 +158,21 @@ export class FaultInjector {
   private resume(id: number): void {
     this.cluster.signal(id, "SIGCONT");
     this.paused.delete(id);
+  }
+
+  private cutLink(link: string): void {
+    if (!this.lab) throw new Error(`network fault without network namespaces: ${link}`);
+    const [kind, id] = link.split(" ") as [string, string];
+    if (kind === "zookeeper") this.lab.cutFromZookeeper(Number(id));
+    else this.lab.cutClientLink(Number(id));
+    this.cut.add(link);
+  }
+
+  private heal(link: string): void {
+    const [kind, id] = link.split(" ") as [string, string];
+    if (kind === "zookeeper") this.lab!.healZookeeperLink(Number(id));
+    else this.lab!.healClientLink(Number(id));
+    this.cut.delete(link);
   }
 
   private pauseZookeeper(): void {

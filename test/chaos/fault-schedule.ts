@@ -24,7 +24,13 @@ export type FaultKind =
   /** One broker (any role) paused for holdMs. */
   | "pause-broker"
   /** The zookeeper killed or paused (zookeeperSignal), then the active broker killed or paused (signal); the zookeeper back after holdMs, the broker brokerHoldMs later. */
-  | "zookeeper-and-active";
+  | "zookeeper-and-active"
+  /** Network (namespaces only): the active broker's link to the zookeeper cut (both ways, silently) for holdMs. */
+  | "partition-active"
+  /** Network: the active broker cut off from everyone (zookeeper, clients, other brokers) for holdMs. */
+  | "isolate-active"
+  /** Network: one broker (any role) cut off from the zookeeper for holdMs. */
+  | "partition-broker";
 
 export interface Fault {
   index: number;
@@ -53,13 +59,23 @@ const WEIGHTS: readonly (readonly [FaultKind, number])[] = [
   ["kill-active-twice", 1],
   ["zookeeper-and-active", 2],
 ];
+const NETWORK_WEIGHTS: readonly (readonly [FaultKind, number])[] = [
+  ["partition-active", 3],
+  ["isolate-active", 2],
+  ["partition-broker", 1],
+];
 
-/** `count` faults from `seed`, for a cluster of `brokerIds` whose zookeeper declares a broker dead after `sessionTimeoutMs`. */
-export function faultSchedule(seed: number, count: number, brokerIds: readonly number[], sessionTimeoutMs: number): Fault[] {
+/**
+ * `count` faults from `seed`, for a cluster of `brokerIds` whose zookeeper
+ * declares a broker dead after `sessionTimeoutMs`; with `network`, network
+ * partitions too (a seed replays only in the same mode).
+ */
+export function faultSchedule(seed: number, count: number, brokerIds: readonly number[], sessionTimeoutMs: number, network = false): Fault[] {
   const random = new Random(seed);
   const faults: Fault[] = [];
+  const weights = network ? [...WEIGHTS, ...NETWORK_WEIGHTS] : WEIGHTS;
   for (let index = 1; index <= count; index++) {
-    const kind = random.weighted(WEIGHTS);
+    const kind = random.weighted(weights);
     const gapMs = random.int(300, 2500);
     const fault: Fault = { index, kind, gapMs, holdMs: 0, overlap: false };
     switch (kind) {
@@ -91,6 +107,14 @@ export function faultSchedule(seed: number, count: number, brokerIds: readonly n
         fault.signal = random.pick(["SIGKILL", "SIGTERM"] as const);
         fault.holdMs = random.int(100, 2000);
         break;
+      case "partition-active":
+      case "isolate-active":
+        fault.holdMs = random.int(Math.round(sessionTimeoutMs * 0.2), sessionTimeoutMs * 6);
+        break;
+      case "partition-broker":
+        fault.brokerId = random.pick(brokerIds);
+        fault.holdMs = random.int(Math.round(sessionTimeoutMs * 0.2), sessionTimeoutMs * 6);
+        break;
       case "zookeeper-and-active":
         fault.zookeeperSignal = random.pick(["SIGKILL", "SIGSTOP"] as const);
         fault.signal = random.pick(["SIGKILL", "SIGSTOP"] as const);
@@ -114,6 +138,8 @@ function describeKind(fault: Fault): string {
       return `#${fault.index} after ${fault.gapMs} ms: ${fault.signal} broker ${fault.brokerId}, restart after ${fault.holdMs} ms`;
     case "pause-broker":
       return `#${fault.index} after ${fault.gapMs} ms: SIGSTOP broker ${fault.brokerId} for ${fault.holdMs} ms`;
+    case "partition-broker":
+      return `#${fault.index} after ${fault.gapMs} ms: broker ${fault.brokerId} cut off from the zookeeper for ${fault.holdMs} ms`;
     case "zookeeper-and-active":
       return `#${fault.index} after ${fault.gapMs} ms: ${fault.zookeeperSignal} the zookeeper, ${fault.signal} the active broker; zookeeper back after ${fault.holdMs} ms, broker ${fault.brokerHoldMs} ms later`;
     case "kill-active-twice":

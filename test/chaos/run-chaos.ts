@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { activeId, FailoverCluster, killEverything } from "../../bench/lib/failover-cluster";
 import { Admin } from "../../src/client/admin";
+import { createNetnsLab, type NetnsLab } from "../integration/netns-lab";
 import { zookeeperLocator } from "../../src/client/zookeeper-locator";
 import { check, type CheckReport } from "./checker";
 import { FaultInjector } from "./fault-injector";
@@ -26,6 +27,8 @@ export interface ChaosOptions {
   ratePerProducer: number;
   recordBytes: number;
   partitions: number;
+  /** Run every process in its own network namespace and add network partitions to the faults (root only). */
+  network: boolean;
   /** Where the run's working directory is made. */
   parentDir: string;
   /** Keep the working directory when the run fails (default true). */
@@ -66,9 +69,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   fs.mkdirSync(dataDir);
   const problems: string[] = [];
   let cluster: FailoverCluster | null = null;
+  let lab: NetnsLab | null = null;
   try {
-    options.log(`starting a zookeeper and brokers ${BROKER_IDS.join(", ")} on ${dataDir}`);
-    cluster = await FailoverCluster.start(dataDir, BROKER_IDS);
+    options.log(`starting a zookeeper and brokers ${BROKER_IDS.join(", ")} on ${dataDir}${options.network ? ", each in its own network namespace" : ""}`);
+    if (options.network) lab = createNetnsLab(BROKER_IDS);
+    cluster = await FailoverCluster.start(dataDir, BROKER_IDS, lab);
     const c = cluster;
     const first = await c.waitForView((v) => activeId(v) !== null, 20_000, "a first active broker");
     const clientOptions = () => ({ bootstrap: [], locator: zookeeperLocator(c.zkAddress) });
@@ -76,7 +81,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     await admin.createTopic(TOPIC, options.partitions);
     admin.close();
 
-    const schedule = faultSchedule(options.seed, 10_000, BROKER_IDS, first.sessionTimeoutMs);
+    const schedule = faultSchedule(options.seed, 10_000, BROKER_IDS, first.sessionTimeoutMs, options.network);
     const workload = new Workload(clientOptions, {
       topic: TOPIC,
       producers: options.producers,
@@ -92,7 +97,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     reader.start();
     await Bun.sleep(WARM_UP_MS);
 
-    const injector = new FaultInjector(c, BROKER_IDS, origin, options.log);
+    const injector = new FaultInjector(c, BROKER_IDS, origin, options.log, lab);
     const until = origin + options.seconds * 1000 - TAIL_MS;
     const ran = await injector.run(schedule, until);
     options.log(`${ran} faults injected; healing and letting the producers run on`);
@@ -131,6 +136,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     throw error;
   } finally {
     killEverything();
+    if (cluster) await Promise.all(cluster.history.map(({ broker }) => broker.proc.exited).concat(cluster.zookeeperHistory.map((z) => z.proc.exited)));
+    lab?.destroy();
     const kept = fs.existsSync(path.join(workDir, "KEPT"));
     if (!kept) fs.rmSync(workDir, { recursive: true, force: true });
   }

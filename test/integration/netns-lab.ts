@@ -23,6 +23,9 @@ export interface NetnsLab {
   /** Drops all traffic between broker `id` and the zookeeper. */
   cutFromZookeeper(id: number): void;
   healZookeeperLink(id: number): void;
+  /** Drops all traffic between broker `id` and its clients and the other brokers. */
+  cutClientLink(id: number): void;
+  healClientLink(id: number): void;
   destroy(): void;
 }
 
@@ -110,6 +113,8 @@ export function createNetnsLab(brokerIds: readonly number[]): NetnsLab {
     exec: (id) => ["ip", "netns", "exec", ns(id)],
     cutFromZookeeper: (id) => ip("link", "set", `${tag}z${id}`, "down"),
     healZookeeperLink: (id) => ip("link", "set", `${tag}z${id}`, "up"),
+    cutClientLink: (id) => ip("link", "set", `${tag}c${id}`, "down"),
+    healClientLink: (id) => ip("link", "set", `${tag}c${id}`, "up"),
     destroy,
   };
 }

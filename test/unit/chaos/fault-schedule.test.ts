@@ -23,6 +23,12 @@ describe("chaos fault schedule", () => {
     }
   });
 
+  test("network partitions only when asked for", () => {
+    const kinds = (network: boolean) => new Set(faultSchedule(3, 400, [1, 2, 3], 500, network).map((f) => f.kind));
+    expect([...kinds(false)].filter((k) => k.startsWith("partition") || k.startsWith("isolate"))).toEqual([]);
+    expect([...kinds(true)].filter((k) => k.startsWith("partition") || k.startsWith("isolate")).sort()).toEqual(["isolate-active", "partition-active", "partition-broker"]);
+  });
+
   test("the generator is deterministic and spreads over [0, 1)", () => {
     const random = new Random(1);
     const values = Array.from({ length: 1000 }, () => random.next());
