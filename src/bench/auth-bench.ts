@@ -8,7 +8,8 @@
  *
  *   - producer throughput, acks=all, per record size (BENCH_RECORD_SIZES,
  *     default 100,1024), BENCH_AUTH_SECONDS (default 6) per broker and size;
- *   - reading each topic back from the earliest offset (pushes are MACed too);
+ *   - reading each topic back from the earliest offset (pushes are MACed too),
+ *     three times per broker alternating, the median run counting;
  *   - connection set-up: time to connect, authenticate and get metadata.
  *
  * Prints each figure with the ratio secret / baseline, and the brokers' CPU;
@@ -28,6 +29,7 @@ import { ThroughputDriver, type ThroughputResult } from "./produce-load";
 
 const STEP_SECONDS = 0.5;
 const CONNECTS = 200;
+const READ_REPEATS = 3;
 
 interface Side {
   name: "baseline" | "secret";
@@ -89,14 +91,18 @@ async function produce(sides: Side[], recordBytes: number, seconds: number, sett
   return { recordBytes, baseline, secret, ratio: secret.recordsPerSec / baseline.recordsPerSec };
 }
 
+/** Each side reads the topic back READ_REPEATS times, alternating; the median run of each counts. */
 async function readBack(sides: Side[], row: AuthBenchRow<ThroughputResult>): Promise<AuthBenchRow<ReadBackResult>> {
-  const results: ReadBackResult[] = [];
-  for (const [i, side] of sides.entries()) {
-    const records = i === 0 ? row.baseline.records : row.secret.records;
-    progress(`${label(row.recordBytes)}: reading ${records.toLocaleString("en-US")} records back (${side.name})`);
-    results.push(await runReadBack(side.options, `auth-${row.recordBytes}`, row.recordBytes, records, side.broker));
+  const runs: ReadBackResult[][] = [[], []];
+  for (let repeat = 0; repeat < READ_REPEATS; repeat++) {
+    for (const [i, side] of (repeat % 2 === 0 ? [...sides.entries()] : [...sides.entries()].reverse())) {
+      const records = i === 0 ? row.baseline.records : row.secret.records;
+      progress(`${label(row.recordBytes)}: reading ${records.toLocaleString("en-US")} records back (${side.name}, ${repeat + 1} of ${READ_REPEATS})`);
+      runs[i]!.push(await runReadBack(side.options, `auth-${row.recordBytes}`, row.recordBytes, records, side.broker));
+    }
   }
-  const [baseline, secret] = results as [ReadBackResult, ReadBackResult];
+  const median = (results: ReadBackResult[]) => [...results].sort((a, b) => a.recordsPerSec - b.recordsPerSec)[Math.floor(results.length / 2)]!;
+  const [baseline, secret] = runs.map(median) as [ReadBackResult, ReadBackResult];
   return { recordBytes: row.recordBytes, baseline, secret, ratio: secret.recordsPerSec / baseline.recordsPerSec };
 }
 
