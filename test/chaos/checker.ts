@@ -15,14 +15,20 @@
  *   0, 1, 2, …);
  * - reordered: one producer's acknowledged records landed in a partition out
  *   of their send order;
- * - unexpected: records nobody sent.
+ * - unexpected: records nobody sent;
+ * - epochRegression: a batch in the log (read from disk) written at a lower
+ *   leader epoch than the batch before it — a deposed leader's write;
+ * - restartDivergence: the log read again after every process was killed
+ *   with -9 and the cluster restarted differs from the log read before.
  *
  * Plus figures: outcomes, records checked, and the longest gap between
  * acknowledgements while the producers were running.
  */
 import type { Attempt, FinalLog, PartitionReads } from "./history";
 
-export const ANOMALY_KINDS = ["lost", "duplicated", "inconsistentOffsets", "failedButRead", "nonMonotonic", "skipped", "reordered", "unexpected"] as const;
+export const ANOMALY_KINDS = [
+  "lost", "duplicated", "inconsistentOffsets", "failedButRead", "nonMonotonic", "skipped", "reordered", "unexpected", "epochRegression", "restartDivergence",
+] as const;
 export type AnomalyKind = (typeof ANOMALY_KINDS)[number];
 
 export interface AnomalyList {
@@ -34,6 +40,11 @@ export interface CheckInput {
   attempts: readonly Attempt[];
   final: FinalLog;
   live: ReadonlyMap<number, PartitionReads>;
+  /** epoch-regression findings from the data directory (disk-epochs.ts), and how many batches were looked at. */
+  epochRegressions?: readonly string[];
+  batchesOnDisk?: number;
+  /** The log read again after a full-cluster crash and restart. */
+  reread?: FinalLog;
   /** When the producers started and were told to stop (same clock as the attempts' times). */
   loadStartedAt: number;
   loadStoppedAt: number;
@@ -50,6 +61,9 @@ export interface CheckReport {
     unknownInLog: number;
     recordsInLog: number;
     liveReads: number;
+    /** Records read again after the full-cluster crash-restart. */
+    rereadRecords: number;
+    batchesOnDisk: number;
     maxUnavailabilityMs: number;
     /** Where that gap began, ms after the producers started. */
     maxUnavailabilityFromMs: number;
@@ -137,6 +151,8 @@ export function check(input: CheckInput): CheckReport {
   }
 
   checkSendOrder(input.attempts, (example) => report("reordered", () => example));
+  for (const finding of input.epochRegressions ?? []) report("epochRegression", () => finding);
+  if (input.reread) compareLogs(input.final, input.reread, (example) => report("restartDivergence", () => example));
   const gap = longestGap(input.attempts, input.loadStartedAt, input.loadStoppedAt);
   const anomalyCount = ANOMALY_KINDS.reduce((n, kind) => n + anomalies[kind].count, 0);
   return {
@@ -150,10 +166,26 @@ export function check(input: CheckInput): CheckReport {
       unknownInLog,
       recordsInLog,
       liveReads,
+      rereadRecords: [...(input.reread?.values() ?? [])].reduce((n, p) => n + p.offsets.length, 0),
+      batchesOnDisk: input.batchesOnDisk ?? 0,
       maxUnavailabilityMs: gap.ms,
       maxUnavailabilityFromMs: gap.from - input.loadStartedAt,
     },
   };
+}
+
+/** The log after a crash-restart must hold exactly what it held before, offset for offset. */
+function compareLogs(before: FinalLog, after: FinalLog, report: (example: string) => void): void {
+  for (const [partition, { offsets, values }] of before) {
+    const again = after.get(partition) ?? { offsets: [], values: [] };
+    if (again.offsets.length !== offsets.length) report(`partition ${partition}: ${offsets.length} records before, ${again.offsets.length} after`);
+    const n = Math.min(offsets.length, again.offsets.length);
+    for (let i = 0; i < n; i++) {
+      if (again.offsets[i] !== offsets[i] || again.values[i] !== values[i]) {
+        report(`partition ${partition}: position ${i} held ${values[i]} at offset ${offsets[i]}, after the restart ${again.values[i]} at offset ${again.offsets[i]}`);
+      }
+    }
+  }
 }
 
 /** One producer's acknowledged records in one partition must have offsets in their send order. */

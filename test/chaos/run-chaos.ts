@@ -14,6 +14,7 @@ import { createNetnsLab, type NetnsLab } from "../integration/netns-lab";
 import { zookeeperLocator } from "../../src/client/zookeeper-locator";
 import { check, type CheckReport } from "./checker";
 import { FaultInjector } from "./fault-injector";
+import { epochRegressions, epochsOnDisk } from "./disk-epochs";
 import { faultSchedule } from "./fault-schedule";
 import { endOffsets, readWholeTopic } from "./final-read";
 import type { FaultRecord } from "./history";
@@ -121,11 +122,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 
     options.log("reading the topic back");
     const { log: final } = await readWholeTopic(clientOptions(), TOPIC, 120_000);
-    const report = check({ attempts: workload.attempts, final, live: reader.reads, loadStartedAt: workload.startedAt, loadStoppedAt: workload.stoppedAt });
+    options.log("killing every process with -9, restarting the cluster and reading the topic again");
+    const events = countEvents(c);
+    await crashAndRestart(c);
+    const { log: reread } = await readWholeTopic(clientOptions(), TOPIC, 120_000);
+    await stopAll(c);
+    const spans = epochsOnDisk(dataDir, TOPIC);
+    const regressions = epochRegressions(spans);
+    const report = check({
+      attempts: workload.attempts,
+      final,
+      live: reader.reads,
+      epochRegressions: regressions,
+      batchesOnDisk: [...spans.values()].reduce((n, list) => n + list.length, 0),
+      reread,
+      loadStartedAt: workload.startedAt,
+      loadStoppedAt: workload.stoppedAt,
+    });
     for (const fault of injector.records) {
       if (fault.recoveredAt === null && !fault.overlap) problems.push(`fault ${fault.description}: the cluster did not recover`);
     }
-    const events = countEvents(c);
     const passed = report.anomalyCount === 0 && problems.length === 0;
     const keptDir = !passed && options.keepOnFailure !== false ? keep(workDir, c, workload, injector.records) : null;
     return { options, passed, check: report, faults: injector.records, problems, events, elapsedMs: performance.now() - started, keptDir };
@@ -141,6 +157,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const kept = fs.existsSync(path.join(workDir, "KEPT"));
     if (!kept) fs.rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+/** kill -9 of the zookeeper and every broker at once, then all started again (same port, same data) until one is active. */
+async function crashAndRestart(cluster: FailoverCluster): Promise<void> {
+  await stopAll(cluster);
+  await cluster.startZookeeper();
+  await Promise.all(BROKER_IDS.map((id) => cluster.startBroker(id)));
+  await cluster.waitForView((v) => activeId(v) !== null, 30_000, "an active broker after the full restart");
+}
+
+async function stopAll(cluster: FailoverCluster): Promise<void> {
+  const procs = [cluster.zookeeper, ...cluster.brokers.values()].map((p) => p.proc);
+  for (const proc of procs) proc.kill("SIGKILL");
+  await Promise.all(procs.map((proc) => proc.exited));
 }
 
 function countEvents(cluster: FailoverCluster): Record<string, number> {

@@ -89,6 +89,15 @@ describe("chaos checker", () => {
     expect(run({ attempts: [], final: log(["garbage"]) }).anomalies.unexpected.count).toBe(1);
   });
 
+  test("epoch regressions found on disk and a log that changed across a crash-restart are anomalies", () => {
+    const attempts = [ok(0, 0, 0, 0), ok(0, 1, 0, 1)];
+    const final = log(["p0-0", "p0-1"]);
+    expect(run({ attempts, final, epochRegressions: ["partition 0: offset 1 written at epoch 2, after offset 0 at epoch 3"] }).anomalies.epochRegression.count).toBe(1);
+    expect(run({ attempts, final, reread: log(["p0-0", "p0-1"]) }).anomalyCount).toBe(0);
+    expect(run({ attempts, final, reread: log(["p0-0"]) }).anomalies.restartDivergence.count).toBe(1);
+    expect(run({ attempts, final, reread: log(["p0-1", "p0-0"]) }).anomalies.restartDivergence.count).toBe(2);
+  });
+
   test("max unavailability is the longest gap between acknowledgements, edges included", () => {
     const attempts = [ok(0, 0, 0, 0, 10), ok(0, 1, 0, 1, 20), ok(0, 2, 0, 2, 70), ok(0, 3, 0, 3, 80)];
     const report = run({ attempts, final: log(["p0-0", "p0-1", "p0-2", "p0-3"]), loadStartedAt: 0, loadStoppedAt: 90 });
