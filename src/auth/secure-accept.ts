@@ -7,7 +7,9 @@
  * A client that sends anything else first (it has no secret) gets an
  * AUTHENTICATION_FAILED answer to that request when it was one, and is
  * disconnected; so is a failed proof. A handshake must be done within
- * `timeoutMs`. Nothing secret is ever logged or sent in an error.
+ * `timeoutMs`, in frames of at most HANDSHAKE_MAX_FRAME_BYTES (the port's
+ * full maximum applies once authenticated), so an outsider cannot make the
+ * port hold large buffers. Nothing secret is ever logged or sent in an error.
  */
 import { asKafkaCloneError, KafkaCloneError } from "../errors";
 import type { Logger } from "../logger";
@@ -18,6 +20,8 @@ import { AUTH_API, challengeBody, encodeErrorResponse, encodeResponse, proofBody
 import type { ServerAuth } from "./server-auth";
 
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** The largest frame a peer may send before it has authenticated (handshake messages are ~100 bytes). */
+export const HANDSHAKE_MAX_FRAME_BYTES = 4096;
 
 const identities = new WeakMap<FramedConnection, Identity>();
 
@@ -44,6 +48,9 @@ export interface AcceptOptions {
 /** The handlers for a new connection: the handshake first, then `authenticated(identity)`'s. */
 export function acceptAuthenticated(connection: FramedConnection, options: AcceptOptions, authenticated: (identity: Identity) => FramedHandlers): FramedHandlers {
   const handshake: ServerHandshake = options.auth.handshake(options.allowUsers);
+  // Nobody may make this port buffer a large frame before proving who they are.
+  const maxFrameBytes = connection.maxFrameBytes;
+  connection.maxFrameBytes = Math.min(maxFrameBytes, HANDSHAKE_MAX_FRAME_BYTES);
   let stage: "hello" | "proof" = "hello";
   const timeoutMs = options.timeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   const timer = setTimeout(() => refuse(null, `no authentication within ${timeoutMs} ms`), timeoutMs);
@@ -93,6 +100,7 @@ export function acceptAuthenticated(connection: FramedConnection, options: Accep
       // The accept goes out unsealed; everything after it, both ways, is sealed.
       connection.send(encodeResponse(correlationId, proofBody(accept)));
       connection.guard = new FrameMac(keys.send, keys.receive);
+      connection.maxFrameBytes = maxFrameBytes;
       identities.set(connection, identity);
       connection.handlers = authenticated(identity);
     } catch (error) {

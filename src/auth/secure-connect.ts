@@ -14,6 +14,7 @@ import type { FramedConnection } from "../net/framed-connection";
 import { fromWireError } from "../protocol/envelope";
 import type { Credentials } from "./credentials";
 import { FrameMac } from "./frame-mac";
+import { HANDSHAKE_MAX_FRAME_BYTES } from "./secure-accept";
 import { ClientHandshake } from "./handshake";
 import { AUTH_API, encodeRequest, helloBody, proofBody, readChallenge, readEnvelope, readProof } from "./handshake-wire";
 
@@ -22,6 +23,9 @@ export const DEFAULT_CLIENT_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Runs the handshake on `connection` (named `peer` in errors); resolves once it is authenticated both ways. */
 export async function authenticateConnection(connection: FramedConnection, credentials: Credentials, peer: string, timeoutMs = DEFAULT_CLIENT_HANDSHAKE_TIMEOUT_MS): Promise<void> {
   const handlers = connection.handlers;
+  // Handshake answers are small: a server that is not what it seems cannot make this client buffer a large frame.
+  const maxFrameBytes = connection.maxFrameBytes;
+  connection.maxFrameBytes = Math.min(maxFrameBytes, HANDSHAKE_MAX_FRAME_BYTES);
   let waiter: { resolve: (body: unknown) => void; reject: (error: Error) => void } | null = null;
   let failure: KafkaCloneError | null = null;
   const fail = (error: KafkaCloneError) => {
@@ -67,6 +71,7 @@ export async function authenticateConnection(connection: FramedConnection, crede
     const accept = readProof(await ask(AUTH_API.proof, 2, proofBody(proof)));
     const session = handshake.finish(accept);
     connection.guard = new FrameMac(session.send, session.receive);
+    connection.maxFrameBytes = maxFrameBytes;
     connection.handlers = handlers;
   } catch (error) {
     const reason = error instanceof KafkaCloneError ? error : new KafkaCloneError("AUTHENTICATION_FAILED", `handshake with ${peer} failed: ${(error as Error).message}`);

@@ -89,6 +89,15 @@ export class FramedConnection {
     return this.readPaused;
   }
 
+  /** The largest frame accepted from the peer; lowered until it authenticates (src/auth/secure-accept.ts). */
+  get maxFrameBytes(): number {
+    return this.decoder.maxFrameBytes;
+  }
+
+  set maxFrameBytes(bytes: number) {
+    this.decoder.maxFrameBytes = bytes;
+  }
+
   /** Bytes received but not yet a complete frame. */
   get pendingReadBytes(): number {
     return this.decoder.bufferedBytes;

@@ -31,7 +31,8 @@ export class FrameDecoder {
   private buffered = 0;
   private expected = -1;
 
-  constructor(private readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {}
+  /** May be changed between frames (a port allows only small frames before a peer has authenticated). */
+  constructor(public maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {}
 
   get bufferedBytes(): number {
     return this.buffered;

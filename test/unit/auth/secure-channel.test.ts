@@ -135,6 +135,52 @@ describe("authenticated connections", () => {
   });
 });
 
+describe("unauthenticated peers", () => {
+  test("may not send a frame over 4 KiB before authenticating", async () => {
+    const { port } = await startServer();
+    let reason: string | null = null;
+    let closed!: () => void;
+    const done = new Promise<void>((resolve) => (closed = resolve));
+    const raw = await connectTcp({ host: "127.0.0.1", port, maxFrameBytes: 1024 * 1024, handlers: { onFrame: () => {}, onClose: (_, r) => { reason = r; closed(); } } });
+    // Only the length of a 64 KiB frame: refused from those 4 bytes (without the limit the server would wait for the rest).
+    const prefix = new Uint8Array(4);
+    new DataView(prefix.buffer).setUint32(0, 64 * 1024);
+    raw.send([prefix]);
+    expect(await Promise.race([done.then(() => "closed"), Bun.sleep(2000).then(() => "still open")])).toBe("closed");
+    expect(reason).toBeNull(); // the server hung up (its own reason was FRAME_TOO_LARGE)
+  });
+
+  test("seeded mutations of a real handshake never authenticate and never stop the server", async () => {
+    const { port, auth } = await startServer();
+    const recorded: Uint8Array[] = [];
+    const proxyPort = await startRecordingProxy(port, recorded);
+    const genuine = await RpcConnection.connect({ host: "127.0.0.1", port: proxyPort, secure: handshakeWith(clusterCredentials(SECRET)) });
+    genuine.close();
+    const stream = concatChunks(recorded);
+    let seed = 12345;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    let served = 0;
+    for (let i = 0; i < 300; i++) {
+      const mutated = Uint8Array.from(stream);
+      for (let flips = 1 + Math.floor(random() * 4); flips > 0; flips--) mutated[Math.floor(random() * mutated.length)] = Math.floor(random() * 256);
+      const cut = random() < 0.2 ? Math.floor(random() * mutated.length) : mutated.length;
+      const frames: Uint8Array[] = [];
+      let closed!: () => void;
+      const done = new Promise<void>((resolve) => (closed = resolve));
+      const raw = await connectTcp({ host: "127.0.0.1", port, maxFrameBytes: 1024 * 1024, handlers: { onFrame: (_, f) => frames.push(f), onClose: () => closed() } });
+      raw.send([mutated.subarray(0, cut)]);
+      await Promise.race([done, Bun.sleep(50)]);
+      raw.close("case over");
+      served += frames.filter((f) => new TextDecoder().decode(f).includes("a cluster member")).length;
+    }
+    expect(served).toBe(0);
+    const after = await RpcConnection.connect({ host: "127.0.0.1", port, secure: handshakeWith(clusterCredentials(SECRET)) });
+    expect((await after.request("whoami", {})).body).toEqual({ who: "a cluster member", bytes: 0 });
+    after.close();
+    expect(auth.failures).toBeGreaterThan(100);
+  });
+});
+
 /** A TCP proxy to `port` that records what clients send; resolves to its own port. */
 async function startRecordingProxy(port: number, recorded: Uint8Array[]): Promise<number> {
   interface Pipe { upstream: Socket<Pipe> | null; pending: Uint8Array[] }
