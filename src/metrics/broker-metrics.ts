@@ -72,6 +72,8 @@ export class BrokerMetrics {
       mirroredCounter(r, "election_messages_sent_total", "ELECTION messages this broker sent to higher ids", () => member.stats.elections);
       mirroredCounter(r, "step_downs_total", "times this broker stopped being the active broker", () => member.stats.stepDowns);
     }
+    const auth = broker.options.auth;
+    if (auth) mirroredCounter(r, "authentication_failures_total", "connections refused by the handshake (no, another or a wrong secret or password)", () => auth.failures);
   }
 
   private partitionGauges(): void {

@@ -37,6 +37,8 @@ export class ZookeeperMetrics {
     mirroredCounter(r, "zookeeper_brokers_declared_dead_total", "brokers declared dead after the session timeout", () => this.read()?.counters.brokersDeclaredDead ?? 0);
     mirroredCounter(r, "zookeeper_heartbeats_accepted_total", "heartbeats that refreshed a broker's liveness", () => this.read()?.counters.heartbeatsAccepted ?? 0);
     mirroredCounter(r, "zookeeper_heartbeats_rejected_total", "stale, replayed or duplicated heartbeats", () => this.read()?.counters.heartbeatsRejected ?? 0);
+    mirroredCounter(r, "zookeeper_heartbeats_challenged_total", "with a cluster secret: authentic heartbeats meant for another zookeeper process, answered with a challenge", () => this.read()?.counters.challengedHeartbeats ?? 0);
+    mirroredCounter(r, "zookeeper_authentication_failures_total", "with a cluster secret: connections refused by the handshake", () => this.read()?.counters.authenticationFailures ?? 0);
   }
 
   bind(status: () => ZkViewResponse): void {

@@ -194,7 +194,7 @@ export class ZookeeperServer {
       zkIncarnation: this.zkIncarnation,
       sessionTimeoutMs: this.options.sessionTimeoutMs,
       uptimeMs: Math.round(now - this.startedAt),
-      counters: { ...this.registry.counters, garbledDatagrams: this.garbledDatagrams, ...(this.options.auth ? { challengedHeartbeats: this.challengedHeartbeats } : {}) },
+      counters: { ...this.registry.counters, garbledDatagrams: this.garbledDatagrams, ...(this.options.auth ? { challengedHeartbeats: this.challengedHeartbeats, authenticationFailures: this.options.auth.failures } : {}) },
       heartbeatAgeMs,
     };
   }

@@ -36,7 +36,7 @@ describe("users and permissions", () => {
     expect(listed.stdout).toContain("reader\tread=orders\twrite=-\tadmin=-\tgroups=app-*");
     expect(fs.readFileSync(users, "utf8")).not.toContain(PASSWORDS.reader);
 
-    const broker = output.server(await startStandaloneBroker(["--cluster-secret-file", secret.file, "--users-file", users]));
+    const broker = output.server(await startStandaloneBroker(["--cluster-secret-file", secret.file, "--users-file", users, "--metrics-port", "0"]));
     const at = ["--broker", broker.address];
     const as = (user: keyof typeof PASSWORDS) => ({ env: { KAFKA_CLONE_USER: user, KAFKA_CLONE_PASSWORD: PASSWORDS[user] } });
     const lines = `${Array.from({ length: 100 }, (_, i) => `r${i}`).join("\n")}\n`;
@@ -78,6 +78,11 @@ describe("users and permissions", () => {
     const noPassword = await cli(output, ["topics", "list", "--user", "reader", ...at]);
     expect([noPassword.exitCode, noPassword.stderr]).toEqual([2, expect.stringContaining("--user needs a password")]);
 
+    // The metrics count the refused handshakes, and show no secret either.
+    const metrics = await (await fetch(`http://127.0.0.1:${broker.ready.metricsPort}/metrics`)).text();
+    const failures = Number(/^kafka_clone_authentication_failures_total (\d+)/m.exec(metrics)?.[1]);
+    expect(failures).toBeGreaterThanOrEqual(2);
+    for (const secretText of [...Object.values(PASSWORDS), secret.text]) expect(metrics).not.toContain(secretText);
     expect(output.leaks([...Object.values(PASSWORDS), secret.text])).toEqual([]);
   });
 });
