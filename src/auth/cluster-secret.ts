@@ -74,6 +74,11 @@ export class ClusterSecret {
     return new Uint8Array(this.#bytes);
   }
 
+  /** The worker's side of exportForWorker: the bytes as they are (already checked and trimmed). */
+  static fromWorkerExport(bytes: Uint8Array): ClusterSecret {
+    return new ClusterSecret(bytes);
+  }
+
   toString(): string {
     return REDACTED;
   }

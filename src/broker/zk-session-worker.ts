@@ -81,7 +81,7 @@ self.onmessage = (event: MessageEvent<ToZkSession>) => {
 async function start(message: Extract<ToZkSession, { type: "init" }>): Promise<void> {
   init = message;
   if (message.secret) {
-    const secret = ClusterSecret.fromBytes(message.secret, "the broker");
+    const secret = ClusterSecret.fromWorkerExport(message.secret);
     tagger = heartbeatHmac(secret);
     credentials = clusterCredentials(secret);
   }

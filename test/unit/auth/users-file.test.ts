@@ -89,6 +89,9 @@ describe("cluster secret", () => {
     expect(Buffer.from(secret.exportForWorker()).toString()).toBe("abcdefghijklmnopqrstuvwxyz");
     expect(secret.key("heartbeat").equals(ClusterSecret.fromText("abcdefghijklmnopqrstuvwxyz", "t").key("heartbeat"))).toBe(true);
     expect(secret.key("heartbeat").equals(secret.key("handshake"))).toBe(false);
+    // Handed to the zookeeper-session worker, a secret that still ends in a newline keeps it (only one was trimmed).
+    const twoNewlines = ClusterSecret.fromText("abcdefghijklmnopqrstuvwxyz\n\n", "test");
+    expect(ClusterSecret.fromWorkerExport(twoNewlines.exportForWorker()).key("heartbeat").equals(twoNewlines.key("heartbeat"))).toBe(true);
     const short = errorOf(() => ClusterSecret.fromText("tiny-secret", "--cluster-secret"));
     expect(short.code).toBe("INVALID_ARGUMENT");
     expect(short.message).toContain("--cluster-secret");
