@@ -181,6 +181,8 @@ export interface ServerHandshakeOptions {
   fakeSaltKey: Uint8Array;
   /** scrypt parameters shown for unknown users. */
   defaultKdf: ScryptParams;
+  /** Why users cannot log in here at all (no users file, a members-only port), or null when they may. */
+  usersRefused: string | null;
 }
 
 export class ServerHandshake {
@@ -193,6 +195,7 @@ export class ServerHandshake {
   onHello(hello: HelloMessage): ChallengeMessage {
     if (this.hello) throw new KafkaCloneError("INVALID_REQUEST", "handshake: a second hello");
     if (hello.nonce.length !== NONCE_BYTES) throw new KafkaCloneError("INVALID_REQUEST", `handshake: the client nonce must be ${NONCE_BYTES} bytes`);
+    if (hello.mechanism === "user" && this.options.usersRefused !== null) throw failed(this.options.usersRefused);
     this.hello = hello;
     this.account = this.options.lookup(hello);
     const nonce = randomBytes(NONCE_BYTES);

@@ -38,6 +38,11 @@ export class ServerAuth {
       lookup: (hello) => this.lookup(hello, allowUsers),
       fakeSaltKey: this.fakeSaltKey,
       defaultKdf: DEFAULT_KDF,
+      usersRefused: !allowUsers
+        ? "only cluster members (holders of the cluster secret) may connect here"
+        : this.users === null
+          ? "no users may log in here (it was started without --users-file): use the cluster secret, or reach the brokers directly with --broker"
+          : null,
     });
   }
 

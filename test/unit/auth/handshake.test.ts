@@ -99,10 +99,10 @@ describe("handshake as a user", () => {
     expect(clientKeys.send.equals(verdict.keys.receive)).toBe(true);
   });
 
-  test("a wrong password, an unknown user and a port without users all fail alike", async () => {
+  test("a wrong password and an unknown user fail alike; a port without users says so", async () => {
     const auth = await usersAuth();
-    const attempt = async (user: string, password: string, allowUsers = true) => {
-      const server = auth.handshake(allowUsers);
+    const attempt = async (user: string, password: string) => {
+      const server = auth.handshake(true);
       const client = new ClientHandshake("user", user);
       const challenge = server.onHello(client.hello);
       const proof = client.prove(challenge, await userCredentials(user, password).keysFor(challenge));
@@ -111,7 +111,9 @@ describe("handshake as a user", () => {
     expectCode((await attempt("alice", "wrong")).verify, "AUTHENTICATION_FAILED", /unknown user or wrong password/);
     const bob = await attempt("bob", "whatever");
     expectCode(bob.verify, "AUTHENTICATION_FAILED", /unknown user or wrong password/);
-    expectCode((await attempt("alice", "s3cret-password", false)).verify, "AUTHENTICATION_FAILED");
+    // A port taking members only, or a server without a users file, says so at once.
+    expectCode(() => auth.handshake(false).onHello(new ClientHandshake("user", "alice").hello), "AUTHENTICATION_FAILED", /only cluster members/);
+    expectCode(() => new ServerAuth(SECRET).handshake(true).onHello(new ClientHandshake("user", "alice").hello), "AUTHENTICATION_FAILED", /without --users-file/);
     // An unknown user's salt is stable (a restart or a second try does not reveal that the user does not exist).
     const again = await attempt("bob", "whatever");
     expect(Buffer.from(again.challenge.salt).equals(Buffer.from(bob.challenge.salt))).toBe(true);
