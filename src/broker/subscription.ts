@@ -3,8 +3,16 @@
  * they become durable, but only while the client has credit left and the
  * socket is not backed up, so a slow consumer costs the broker at most its
  * credit plus one batch.
+ *
+ * And only while the broker still leads the epoch it subscribed at and holds
+ * its lease: a leader paused past the session timeout writes and fsyncs, when
+ * it resumes, what it had accepted before the pause — past the point where
+ * its successor's segment begins, so not part of the log. Pushing it would
+ * show consumers records that are not in the log (and make them skip the
+ * offsets' real records). Without the lease every partition ends with
+ * NOT_LEADER and the consumer looks for the leader again.
  */
-import { asKafkaCloneError, type KafkaCloneError } from "../errors";
+import { asKafkaCloneError, KafkaCloneError } from "../errors";
 import type { PartitionLog } from "../log/partition-log";
 import type { ReadPosition } from "../log/log-read";
 import { PUSH, type RecordsPush, type SubscriptionErrorPush } from "../protocol/api";
@@ -30,6 +38,8 @@ export class Subscription {
     readonly id: number,
     private readonly session: ClientSession,
     private credit: number,
+    /** Whether this broker still leads (epoch and lease) right now; checked before every round of pushes. */
+    private readonly leads: () => boolean = () => true,
   ) {}
 
   get partitions(): number[] {
@@ -74,6 +84,12 @@ export class Subscription {
 
   private pump(): void {
     this.pumpScheduled = false;
+    if (this.closed || this.session.isClosed) return;
+    // The data read below is what is durable now (it cannot change while this runs): in the log if the lease is held now.
+    if (!this.leads()) {
+      this.failAll(new KafkaCloneError("NOT_LEADER", "this broker does not hold its leader lease right now; it sends nothing more"));
+      return;
+    }
     let progressed = true;
     while (progressed && !this.closed && !this.session.isClosed) {
       progressed = false;

@@ -10,7 +10,8 @@ import os from "node:os";
 import path from "node:path";
 import type { Subprocess } from "bun";
 
-export const BINARY = path.resolve(import.meta.dir, "../../dist/kafka-clone");
+/** The compiled binary; KC_BINARY names another build (e.g. one made before a fix, to see a test fail without it). */
+export const BINARY = path.resolve(process.env.KC_BINARY || path.resolve(import.meta.dir, "../../dist/kafka-clone"));
 
 const running = new Set<Subprocess>();
 const tempDirs: string[] = [];

@@ -28,7 +28,7 @@ export function resolveStart(log: PartitionLog, start: StartPosition, outOfRange
 
 export const handleSubscribe: RequestHandler = ({ body, session }, broker) => {
   const request = readSubscribeRequest(body);
-  const { logs } = broker.requireActive();
+  const { logs, epoch } = broker.requireActive();
   const count = logs.partitionCount(request.topic);
   const wanted = request.partitions.length > 0 ? request.partitions : [...Array(count).keys()].map((partition) => ({ partition, start: { type: "latest" } as StartPosition }));
   const starts = wanted.map(({ partition, start }) => {
@@ -38,7 +38,14 @@ export const handleSubscribe: RequestHandler = ({ body, session }, broker) => {
   if (session.subscriptions.has(request.subscriptionId)) {
     throw new KafkaCloneError("INVALID_REQUEST", `subscription ${request.subscriptionId} already exists on this connection`);
   }
-  const subscription = new Subscription(request.subscriptionId, session, request.credit);
+  const subscription = new Subscription(request.subscriptionId, session, request.credit, () => {
+    try {
+      broker.confirmLeadership(epoch);
+      return true;
+    } catch {
+      return false;
+    }
+  });
   for (const { log, offset } of starts) subscription.addPartition(log, offset);
   session.subscriptions.set(subscription.id, subscription);
   subscription.schedulePump();
