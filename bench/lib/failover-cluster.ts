@@ -72,19 +72,32 @@ export class FailoverCluster {
     readonly zkAddress: HostPort,
     readonly dataDir: string,
     private readonly network: ClusterNetwork | null,
+    /** Broker id → the client port it always gets (a restarted broker too); absent: any free port each time. */
+    private readonly ports: Map<number, number>,
   ) {
     this.zookeeperHistory = [zookeeper];
   }
 
-  /** On loopback, or with `network` each process in its own place (the zookeeper then on port 2181 of its host). */
-  static async start(dataDir: string, brokerIds: number[], network: ClusterNetwork | null = null): Promise<FailoverCluster> {
+  /**
+   * On loopback, or with `network` each process in its own place (the zookeeper
+   * then on port 2181 of its host). With `fixedBrokerPorts` each broker keeps
+   * one client port across restarts, so clients can be given a static list.
+   */
+  static async start(dataDir: string, brokerIds: number[], network: ClusterNetwork | null = null, fixedBrokerPorts = false): Promise<FailoverCluster> {
     const zookeeper = network
       ? await start(["zookeeper", "--host", network.zookeeperHost, "--port", "2181"], network.exec(null))
       : await start(["zookeeper", "--port", "0"]);
     const host = network?.zookeeperHost ?? "127.0.0.1";
-    const cluster = new FailoverCluster(zookeeper, { host, port: Number(zookeeper.ready.port) }, dataDir, network);
+    const ports = new Map<number, number>();
+    if (fixedBrokerPorts) for (const id of brokerIds) ports.set(id, network ? 9092 : freeLoopbackPort());
+    const cluster = new FailoverCluster(zookeeper, { host, port: Number(zookeeper.ready.port) }, dataDir, network, ports);
     await Promise.all(brokerIds.map((id) => cluster.startBroker(id)));
     return cluster;
+  }
+
+  /** Every broker's client address (with fixed ports: valid across restarts). */
+  brokerAddresses(): HostPort[] {
+    return [...this.brokers].map(([id, b]) => ({ host: this.network?.brokerHost(id) ?? "127.0.0.1", port: Number(b.ready.port) }));
   }
 
   get zkString(): string {
@@ -93,7 +106,8 @@ export class FailoverCluster {
 
   async startBroker(id: number): Promise<ClusterProcess> {
     const where = this.network ? ["--host", this.network.brokerHost(id)] : [];
-    const args = ["broker", "--id", String(id), ...where, "--port", "0", "--zookeeper", this.zkString, "--data-dir", this.dataDir];
+    const port = String(this.ports.get(id) ?? 0);
+    const args = ["broker", "--id", String(id), ...where, "--port", port, "--zookeeper", this.zkString, "--data-dir", this.dataDir];
     const broker = await start(args, this.network?.exec(id));
     this.brokers.set(id, broker);
     this.history.push({ id, broker });
@@ -145,6 +159,14 @@ export class FailoverCluster {
       await Bun.sleep(5);
     }
   }
+}
+
+/** A loopback port free right now (the OS picks it). */
+function freeLoopbackPort(): number {
+  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = server.port;
+  server.stop(true);
+  return port;
 }
 
 /** The alive active broker's id in `view`, or null. */

@@ -23,7 +23,7 @@ export function renderChaosReport(result: ChaosResult): string {
       (f.note ? ` (${f.note})` : "")),
     `broker events: ${Object.entries(result.events).map(([k, v]) => `${k} ${v}`).join(", ")}`,
     `records: ${s.attempts} sent, ${s.ok} acknowledged, ${s.failed} failed, ${s.unknown} unknown (${s.unknownInLog} of them in the log); ` +
-      `${s.recordsInLog} in the log, ${s.liveReads} read live, ${s.rereadRecords} read again after killing every process and restarting; ` +
+      `${s.recordsInLog} in the log, ${s.liveReads} read live by two consumers, ${s.rereadRecords} read again after killing every process and restarting; ` +
       `leader epochs of ${s.batchesOnDisk} batches checked on disk`,
     `max unavailability: ${round(s.maxUnavailabilityMs)} ms without an acknowledgement, from ${(s.maxUnavailabilityFromMs / 1000).toFixed(1)} s ` +
       `(${faultAround(result, s.maxUnavailabilityFromMs)})`,

@@ -10,7 +10,7 @@
  *   read X there but the final read finds Y, or nothing);
  * - failedButRead: a write the producer was told definitely failed, found in
  *   the log or by the live reader;
- * - nonMonotonic: a consumer's offsets within a partition went backwards;
+ * - nonMonotonic: a live consumer's offsets within a partition went backwards;
  * - skipped: a consumer jumped over offsets (or the log's offsets are not
  *   0, 1, 2, …);
  * - reordered: one producer's acknowledged records landed in a partition out
@@ -39,7 +39,8 @@ export interface AnomalyList {
 export interface CheckInput {
   attempts: readonly Attempt[];
   final: FinalLog;
-  live: ReadonlyMap<number, PartitionReads>;
+  /** Live consumers' reads, each under a name for the report. */
+  live: readonly { name: string; reads: ReadonlyMap<number, PartitionReads> }[];
   /** epoch-regression findings from the data directory (disk-epochs.ts), and how many batches were looked at. */
   epochRegressions?: readonly string[];
   batchesOnDisk?: number;
@@ -131,23 +132,25 @@ export function check(input: CheckInput): CheckReport {
     }
   }
 
-  // What the live consumer read, in order.
+  // What the live consumers read, in order.
   let liveReads = 0;
-  for (const [partition, { offsets, values }] of input.live) {
-    liveReads += offsets.length;
-    let previous = -1;
-    offsets.forEach((offset, i) => {
-      const id = values[i]!;
-      if (offset <= previous) report("nonMonotonic", () => `live reader, partition ${partition}: offset ${offset} after ${previous}`);
-      else if (offset > previous + 1) report("skipped", () => `live reader, partition ${partition}: offset ${offset} after ${previous} (skipped ${offset - previous - 1})`);
-      previous = Math.max(previous, offset);
-      const there = finalAt(partition, offset);
-      if (there !== id) report("inconsistentOffsets", () => `live reader read ${id} at ${partition}/${offset}, the final read has ${there ?? "nothing"} there`);
-      const attempt = byId.get(id);
-      if (attempt?.outcome === "failed" && !positions.has(id)) {
-        report("failedButRead", () => `${id} failed (${attempt.error}) but the live reader read it at ${partition}/${offset}`);
-      }
-    });
+  for (const { name, reads } of input.live) {
+    for (const [partition, { offsets, values }] of reads) {
+      liveReads += offsets.length;
+      let previous = -1;
+      offsets.forEach((offset, i) => {
+        const id = values[i]!;
+        if (offset <= previous) report("nonMonotonic", () => `${name} reader, partition ${partition}: offset ${offset} after ${previous}`);
+        else if (offset > previous + 1) report("skipped", () => `${name} reader, partition ${partition}: offset ${offset} after ${previous} (skipped ${offset - previous - 1})`);
+        previous = Math.max(previous, offset);
+        const there = finalAt(partition, offset);
+        if (there !== id) report("inconsistentOffsets", () => `${name} reader read ${id} at ${partition}/${offset}, the final read has ${there ?? "nothing"} there`);
+        const attempt = byId.get(id);
+        if (attempt?.outcome === "failed" && !positions.has(id)) {
+          report("failedButRead", () => `${id} failed (${attempt.error}) but the ${name} reader read it at ${partition}/${offset}`);
+        }
+      });
+    }
   }
 
   checkSendOrder(input.attempts, (example) => report("reordered", () => example));

@@ -74,7 +74,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   try {
     options.log(`starting a zookeeper and brokers ${BROKER_IDS.join(", ")} on ${dataDir}${options.network ? ", each in its own network namespace" : ""}`);
     if (options.network) lab = createNetnsLab(BROKER_IDS);
-    cluster = await FailoverCluster.start(dataDir, BROKER_IDS, lab);
+    cluster = await FailoverCluster.start(dataDir, BROKER_IDS, lab, true);
     const c = cluster;
     const first = await c.waitForView((v) => activeId(v) !== null, 20_000, "a first active broker");
     const clientOptions = () => ({ bootstrap: [], locator: zookeeperLocator(c.zkAddress) });
@@ -92,10 +92,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       firstProducerDeliveryTimeoutMs: options.producers > 1 ? 1500 : undefined,
       keys: 32,
     });
-    const reader = new LiveReader(clientOptions, TOPIC);
+    // Two live consumers: one finds the leader through the zookeeper (and follows its view), the other
+    // only through a static list of the brokers, like a client given bootstrap servers.
+    const brokers = c.brokerAddresses();
+    const readers = [
+      { name: "zookeeper", reader: new LiveReader(clientOptions, TOPIC) },
+      { name: "bootstrap", reader: new LiveReader(() => ({ bootstrap: brokers }), TOPIC) },
+    ];
     const origin = performance.now();
     workload.start();
-    reader.start();
+    for (const { reader } of readers) reader.start();
     await Bun.sleep(WARM_UP_MS);
 
     const injector = new FaultInjector(c, BROKER_IDS, origin, options.log, lab);
@@ -112,13 +118,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     workload.close();
     const ends = await endOffsets(clientOptions(), TOPIC);
     const caughtUpBy = performance.now() + CATCH_UP_MS;
-    while (![...ends].every(([partition, end]) => reader.position(partition) >= end) && performance.now() < caughtUpBy) await Bun.sleep(20);
-    const behind = [...ends].filter(([partition, end]) => reader.position(partition) < end);
-    if (behind.length > 0) {
-      problems.push(`the live reader did not reach the log end within ${CATCH_UP_MS} ms: ${behind.map(([p, end]) => `partition ${p} at ${reader.position(p)} of ${end}`).join(", ")}`);
+    const behind = () => readers.flatMap(({ name, reader }) =>
+      [...ends].filter(([partition, end]) => reader.position(partition) < end).map(([p, end]) => `${name} reader at ${reader.position(p)} of ${end} in partition ${p}`));
+    while (behind().length > 0 && performance.now() < caughtUpBy) await Bun.sleep(20);
+    if (behind().length > 0) problems.push(`the live readers did not reach the log end within ${CATCH_UP_MS} ms: ${behind().join(", ")}`);
+    for (const { name, reader } of readers) {
+      await reader.stop();
+      if (reader.restarts.length > 0) options.log(`the ${name} reader's consumer was replaced ${reader.restarts.length} times: ${reader.restarts.slice(0, 3).join("; ")}`);
     }
-    await reader.stop();
-    if (reader.restarts.length > 0) options.log(`the live reader's consumer was replaced ${reader.restarts.length} times: ${reader.restarts.slice(0, 3).join("; ")}`);
 
     options.log("reading the topic back");
     const { log: final } = await readWholeTopic(clientOptions(), TOPIC, 120_000);
@@ -132,7 +139,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const report = check({
       attempts: workload.attempts,
       final,
-      live: reader.reads,
+      live: readers.map(({ name, reader }) => ({ name, reads: reader.reads })),
       epochRegressions: regressions,
       batchesOnDisk: [...spans.values()].reduce((n, list) => n + list.length, 0),
       reread,

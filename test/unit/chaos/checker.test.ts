@@ -10,12 +10,12 @@ function log(...partitions: string[][]): FinalLog {
   return new Map(partitions.map((values, p) => [p, { offsets: values.map((_, i) => i), values }]));
 }
 
-function reads(entries: [number, string][]): Map<number, PartitionReads> {
-  return new Map([[0, { offsets: entries.map(([o]) => o), values: entries.map(([, v]) => v) }]]);
+function reads(entries: [number, string][]): { name: string; reads: Map<number, PartitionReads> }[] {
+  return [{ name: "test", reads: new Map([[0, { offsets: entries.map(([o]) => o), values: entries.map(([, v]) => v) }]]) }];
 }
 
 function run(overrides: Partial<CheckInput>): ReturnType<typeof check> {
-  return check({ attempts: [], final: new Map(), live: new Map(), loadStartedAt: 0, loadStoppedAt: 100, ...overrides });
+  return check({ attempts: [], final: new Map(), live: [], loadStartedAt: 0, loadStoppedAt: 100, ...overrides });
 }
 
 describe("chaos checker", () => {
