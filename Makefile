@@ -76,12 +76,14 @@ bench-log: $(STAMP)
 bench-failover: $(STAMP) $(BIN)
 	$(BUN) run bench/failover-bench.ts $(BENCH_ARGS)
 
-# Chaos checker: a zookeeper and three brokers (the compiled binary), idempotent producers and a live
-# consumer, and a seeded schedule of faults (kill -9 / SIGSTOP of the active broker, zookeeper restarts,
-# broker restarts); then the topic is read back and checked for lost, duplicated, reordered or
-# conflicting records, failed writes that were read, consumer offsets going backwards, and the longest
-# time without an acknowledgement. Exits non-zero on any anomaly. CHAOS_SECONDS (60), CHAOS_SEED (a
-# fresh one is printed; the same seed replays the same schedule); more knobs in test/chaos/chaos.ts.
+# Chaos checker: a zookeeper and three brokers (the compiled binary), idempotent producers and live
+# consumers, and a seeded schedule of faults (kill -9 / SIGSTOP of the active broker, of any broker and
+# of the zookeeper, zookeeper and broker restarts; as root also network partitions, each process in its
+# own network namespace); then the topic is read back (and again after a full crash-restart) and checked
+# for lost, duplicated, reordered or conflicting records, failed writes that were read, consumer offsets
+# going backwards or skipping, leader epochs going down on disk, and the longest time without an
+# acknowledgement. Exits non-zero on any anomaly. CHAOS_SECONDS (60), CHAOS_SEED (a fresh one is printed;
+# the same seed replays the same schedule), CHAOS_NETWORK (0 = loopback only); see test/chaos/chaos.ts.
 chaos: $(STAMP) $(BIN)
 	$(BUN) run test/chaos/chaos.ts $(CHAOS_ARGS)
 
