@@ -60,6 +60,12 @@ async function start(args: string[], wrap: string[] = [], timeoutMs = 15_000): P
   return { proc, ready: JSON.parse(buffered.slice(0, buffered.indexOf("\n"))) as Record<string, unknown>, stderr: () => stderr };
 }
 
+export interface ClusterOptions {
+  network?: ClusterNetwork | null;
+  fixedBrokerPorts?: boolean;
+  brokerArgs?: string[];
+}
+
 export class FailoverCluster {
   readonly brokers = new Map<number, ClusterProcess>();
   /** Every broker process started, restarted ones included. */
@@ -74,6 +80,7 @@ export class FailoverCluster {
     private readonly network: ClusterNetwork | null,
     /** Broker id → the client port it always gets (a restarted broker too); absent: any free port each time. */
     private readonly ports: Map<number, number>,
+    private readonly brokerArgs: string[],
   ) {
     this.zookeeperHistory = [zookeeper];
   }
@@ -82,15 +89,17 @@ export class FailoverCluster {
    * On loopback, or with `network` each process in its own place (the zookeeper
    * then on port 2181 of its host). With `fixedBrokerPorts` each broker keeps
    * one client port across restarts, so clients can be given a static list.
+   * `brokerArgs` go to every broker.
    */
-  static async start(dataDir: string, brokerIds: number[], network: ClusterNetwork | null = null, fixedBrokerPorts = false): Promise<FailoverCluster> {
+  static async start(dataDir: string, brokerIds: number[], options: ClusterOptions = {}): Promise<FailoverCluster> {
+    const { network = null, fixedBrokerPorts = false, brokerArgs = [] } = options;
     const zookeeper = network
       ? await start(["zookeeper", "--host", network.zookeeperHost, "--port", "2181"], network.exec(null))
       : await start(["zookeeper", "--port", "0"]);
     const host = network?.zookeeperHost ?? "127.0.0.1";
     const ports = new Map<number, number>();
     if (fixedBrokerPorts) for (const id of brokerIds) ports.set(id, network ? 9092 : freeLoopbackPort());
-    const cluster = new FailoverCluster(zookeeper, { host, port: Number(zookeeper.ready.port) }, dataDir, network, ports);
+    const cluster = new FailoverCluster(zookeeper, { host, port: Number(zookeeper.ready.port) }, dataDir, network, ports, brokerArgs);
     await Promise.all(brokerIds.map((id) => cluster.startBroker(id)));
     return cluster;
   }
@@ -107,7 +116,7 @@ export class FailoverCluster {
   async startBroker(id: number): Promise<ClusterProcess> {
     const where = this.network ? ["--host", this.network.brokerHost(id)] : [];
     const port = String(this.ports.get(id) ?? 0);
-    const args = ["broker", "--id", String(id), ...where, "--port", port, "--zookeeper", this.zkString, "--data-dir", this.dataDir];
+    const args = ["broker", "--id", String(id), ...where, "--port", port, "--zookeeper", this.zkString, "--data-dir", this.dataDir, ...this.brokerArgs];
     const broker = await start(args, this.network?.exec(id));
     this.brokers.set(id, broker);
     this.history.push({ id, broker });

@@ -3,7 +3,8 @@
  * from the environment: CHAOS_SECONDS (60), CHAOS_SEED (fresh each run,
  * printed; the same seed replays the same fault schedule), CHAOS_PRODUCERS
  * (4), CHAOS_RATE records/s per producer (200), CHAOS_RECORD_BYTES (100),
- * CHAOS_PARTITIONS (3), CHAOS_DIR (where the working directory goes; the
+ * CHAOS_PARTITIONS (3), CHAOS_SEGMENT_BYTES (262144: segments roll during the
+ * run), CHAOS_DIR (where the working directory goes; the
  * system temp dir by default), CHAOS_NETWORK (1 where network namespaces can
  * be made, i.e. as root: every process in its own namespace and network
  * partitions among the faults; 0 = all on loopback, no partitions). `--json` prints the result as JSON. Exits 1 on
@@ -37,6 +38,7 @@ async function main(): Promise<number> {
     ratePerProducer: envInt("CHAOS_RATE", 200, 1),
     recordBytes: envInt("CHAOS_RECORD_BYTES", 100, 16),
     partitions: envInt("CHAOS_PARTITIONS", 3, 1),
+    segmentBytes: envInt("CHAOS_SEGMENT_BYTES", 256 * 1024, 1024),
     network,
     parentDir: defaultParentDir(),
     log: (message) => process.stderr.write(`[chaos] ${message}\n`),

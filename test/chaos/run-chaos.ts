@@ -28,6 +28,8 @@ export interface ChaosOptions {
   ratePerProducer: number;
   recordBytes: number;
   partitions: number;
+  /** The brokers' segment size: small, so segments roll during the run. */
+  segmentBytes: number;
   /** Run every process in its own network namespace and add network partitions to the faults (root only). */
   network: boolean;
   /** Where the run's working directory is made. */
@@ -74,7 +76,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   try {
     options.log(`starting a zookeeper and brokers ${BROKER_IDS.join(", ")} on ${dataDir}${options.network ? ", each in its own network namespace" : ""}`);
     if (options.network) lab = createNetnsLab(BROKER_IDS);
-    cluster = await FailoverCluster.start(dataDir, BROKER_IDS, lab, true);
+    const brokerArgs = ["--segment-bytes", String(options.segmentBytes)];
+    cluster = await FailoverCluster.start(dataDir, BROKER_IDS, { network: lab, fixedBrokerPorts: true, brokerArgs });
     const c = cluster;
     const first = await c.waitForView((v) => activeId(v) !== null, 20_000, "a first active broker");
     const clientOptions = () => ({ bootstrap: [], locator: zookeeperLocator(c.zkAddress) });
@@ -135,6 +138,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const { log: reread } = await readWholeTopic(clientOptions(), TOPIC, 120_000);
     await stopAll(c);
     const spans = epochsOnDisk(dataDir, TOPIC);
+    events.segments = fs.readdirSync(path.join(dataDir, "topics", TOPIC), { recursive: true }).filter((f) => String(f).endsWith(".log")).length;
     const regressions = epochRegressions(spans);
     const report = check({
       attempts: workload.attempts,

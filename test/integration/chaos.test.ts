@@ -25,6 +25,7 @@ test(`a 15 s chaos run (seed ${SEED}) finds no anomalies`, async () => {
     ratePerProducer: 150,
     recordBytes: 100,
     partitions: 3,
+    segmentBytes: 256 * 1024,
     network: false,
     parentDir: os.tmpdir(),
     log: () => {},
