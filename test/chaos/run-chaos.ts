@@ -59,7 +59,7 @@ const TAIL_MS = 1500;
 const CATCH_UP_MS = 30_000;
 const EVENTS: Record<string, RegExp> = {
   takeovers: /takeover complete/g,
-  stepDowns: /"stepping down"|stepping down/g,
+  stepDowns: /stepping down/g,
   leaseLapses: /lease lapsed/g,
   leasesRegained: /lease regained/g,
 };
