@@ -120,9 +120,9 @@ test.skipIf(unavailable !== null)("the active broker cut off from the zookeeper 
   const writer = directWriter(direct);
   await waitUntil(() => acks.length >= 1000 && writer.outcomes.filter((o) => o.ack).length >= 20, 20_000, "acks before the partition");
 
-  // The cut.
-  const cutAt = performance.now();
+  // The cut (timed once it is in place: no heartbeat sent later gets through, so the lease ends by cutAt + its length).
   l.cutFromZookeeper(first.id);
+  const cutAt = performance.now();
   const next = activeIn(await waitForView(zkAddress, (v) => (activeIn(v)?.id ?? first.id) !== first.id, 10_000, "another broker to take over"))!;
   const takeoverMs = performance.now() - cutAt;
   expect(next.epoch).toBeGreaterThan(first.epoch);
