@@ -3,12 +3,14 @@
  *
  * Appends get their offsets at once; their bytes are written in one `writev`
  * per event-loop turn and made durable by one fdatasync shared by everything
- * written meanwhile (group commit). Readers only see durable bytes, so nothing
- * a consumer reads can vanish in a crash.
+ * written meanwhile (group-commit.ts). Readers only see durable bytes, so
+ * nothing a consumer reads can vanish in a crash.
  */
 import { KafkaCloneError } from "../errors";
-import { checkFrames, stampBatch } from "./batch-frame";
+import { type AppendPlan, planAppend } from "./append-plan";
+import { checkFrames } from "./batch-frame";
 import { type FileIO, storageError, writeFully } from "./file-io";
+import { GroupCommit } from "./group-commit";
 import type { LogConfig } from "./log-config";
 import { expiredSegmentCount } from "./log-retention";
 import type { LogObserver } from "./log-observer";
@@ -34,17 +36,11 @@ interface PendingWrite {
 export class PartitionLog {
   private nextOffsetValue: number;
   private writtenOffset: number;
-  private durableOffset: number;
   private pending: PendingWrite[] = [];
   private pendingBytes = 0;
   private writeScheduled = false;
-  private syncRun: Promise<void> | null = null;
-  /** Segments written since the last fsync started, and those whose fsync is in flight. */
-  private readonly unsynced = new Set<Segment>();
-  private readonly syncing = new Set<Segment>();
   private readonly writtenWaiters = new OffsetWaiters();
-  private readonly durableWaiters = new OffsetWaiters();
-  private readonly durableListeners = new Set<() => void>();
+  private readonly commit: GroupCommit;
   private failure: KafkaCloneError | null = null;
   /** Set by the log manager: true once a newer leader owns the data directory. */
   isFenced: () => boolean = () => false;
@@ -67,7 +63,19 @@ export class PartitionLog {
     const end = this.active.nextOffset;
     this.nextOffsetValue = end;
     this.writtenOffset = end;
-    this.durableOffset = end;
+    this.commit = new GroupCommit(io, {
+      writtenOffset: () => this.writtenOffset,
+      stopped: () => this.failure !== null || this.closed,
+      failed: (error) => {
+        this.failure = error;
+        this.observer?.storageError?.(this.topic, this.partition, error);
+        this.failWaiters(error);
+      },
+    }, end);
+  }
+
+  private get durableOffset(): number {
+    return this.commit.durableOffset;
   }
 
   get active(): Segment {
@@ -115,47 +123,22 @@ export class PartitionLog {
     const headers = checkFrames(data);
     this.maybeRoll(data.length);
     const startOffset = this.nextOffsetValue;
-    const write: PendingWrite = { chunks: [], frames: [] };
-    const baseOffsets: number[] = [];
-    let waitUntil = startOffset;
-    let appendedBytes = 0;
-    let inData = 0;
+    let plan: AppendPlan;
     try {
-      for (const header of headers) {
-        const frameStart = inData;
-        inData += header.frameSize;
-        const idempotent = header.producerId >= 0;
-        const original = idempotent ? this.producers.check(header) : null;
-        if (original !== null) {
-          baseOffsets.push(original);
-          waitUntil = Math.max(waitUntil, original + header.recordCount);
-          continue;
-        }
-        const baseOffset = this.nextOffsetValue;
-        stampBatch(data, frameStart, baseOffset, leaderEpoch);
-        if (idempotent) this.producers.record(header, baseOffset);
-        write.chunks.push(data.subarray(frameStart, inData));
-        const position = this.active.size + this.pendingBytes + appendedBytes;
-        write.frames.push({ position, baseOffset, recordCount: header.recordCount, maxTimestamp: header.maxTimestamp, size: header.frameSize });
-        baseOffsets.push(baseOffset);
-        this.nextOffsetValue += header.recordCount;
-        appendedBytes += header.frameSize;
-      }
+      plan = planAppend(data, headers, startOffset, this.active.size + this.pendingBytes, leaderEpoch, this.producers);
     } catch (error) {
       this.producers.truncateTo(startOffset);
-      this.nextOffsetValue = startOffset;
       throw error;
     }
-    if (write.frames.length > 0) {
-      this.pending.push(write);
-      this.pendingBytes += appendedBytes;
+    if (plan.frames.length > 0) {
+      this.nextOffsetValue = plan.nextOffset;
+      this.pending.push({ chunks: plan.chunks, frames: plan.frames });
+      this.pendingBytes += plan.bytes;
       this.scheduleWrite();
-      this.observer?.appended?.(this.topic, this.partition, this.nextOffsetValue - startOffset, appendedBytes);
+      this.observer?.appended?.(this.topic, this.partition, plan.nextOffset - startOffset, plan.bytes);
     }
-    return { baseOffsets, nextOffset: Math.max(waitUntil, this.nextOffsetValue) };
+    return { baseOffsets: plan.baseOffsets, nextOffset: plan.waitUntil };
   }
-
-
 
   /**
    * Refuses every write from now on with `error` (the broker found the disk
@@ -177,13 +160,12 @@ export class PartitionLog {
     if (this.closed) return Promise.reject(this.closedError());
     // Nothing was appended there: waiting would hang (and hold up every later waiter).
     if (offset > this.nextOffsetValue) return Promise.reject(this.outOfRange(offset, `its end ${this.nextOffsetValue}`));
-    return (acks === "all" ? this.durableWaiters : this.writtenWaiters).wait(offset);
+    return acks === "all" ? this.commit.wait(offset) : this.writtenWaiters.wait(offset);
   }
 
   /** Calls `listener` each time the high watermark advances; returns an unsubscribe function. */
   onDurable(listener: () => void): () => void {
-    this.durableListeners.add(listener);
-    return () => this.durableListeners.delete(listener);
+    return this.commit.onDurable(listener);
   }
 
   read(offset: number, maxBytes: number, hint?: ReadPosition): ReadResult {
@@ -236,7 +218,7 @@ export class PartitionLog {
 
   /** Deletes whole sealed segments past the retention limits; returns how many went. */
   enforceRetention(nowMs = Date.now()): number {
-    const busy = (segment: Segment) => this.unsynced.has(segment) || this.syncing.has(segment);
+    const busy = (segment: Segment) => this.commit.busy(segment);
     const expired = this.segments.splice(0, expiredSegmentCount(this.segments, this.sizeBytes, this.config, nowMs, busy));
     for (const segment of expired) segment.delete();
     if (expired.length > 0) this.io.syncDirectory(this.dir);
@@ -264,7 +246,7 @@ export class PartitionLog {
 
   private async closeNow(): Promise<void> {
     this.writePending();
-    await this.syncLoop();
+    await this.commit.sync();
     this.closed = true;
     // A deposed leader leaves the files alone: they belong to the new one now.
     if (this.failure === null && !this.isFenced()) {
@@ -300,7 +282,7 @@ export class PartitionLog {
   /** Rejects the waiters above `offset` (all of them by default). */
   private failWaiters(error: KafkaCloneError, above?: number): void {
     this.writtenWaiters.fail(error, above);
-    this.durableWaiters.fail(error, above);
+    this.commit.failWaiters(error, above);
   }
 
   private maybeRoll(incomingBytes: number): void {
@@ -318,7 +300,7 @@ export class PartitionLog {
     setImmediate(() => {
       this.writeScheduled = false;
       this.writePending();
-      void this.syncLoop();
+      void this.commit.sync();
     });
   }
 
@@ -339,7 +321,7 @@ export class PartitionLog {
     segment.size += bytes;
     for (const write of batch) for (const frame of write.frames) segment.noteAppended(frame, this.config.indexIntervalBytes);
     this.writtenOffset = segment.nextOffset;
-    this.unsynced.add(segment);
+    this.commit.written(segment);
     this.writtenWaiters.reach(this.writtenOffset);
   }
 
@@ -359,49 +341,5 @@ export class PartitionLog {
     }
     this.observer?.storageError?.(this.topic, this.partition, failure);
     this.failWaiters(failure, this.writtenOffset);
-  }
-
-  /** Runs fsyncs until everything written is durable; at most one run at a time. */
-  private syncLoop(): Promise<void> {
-    if (this.syncRun !== null) return this.syncRun;
-    if (this.failure || this.closed || this.durableOffset >= this.writtenOffset) return Promise.resolve();
-    // The loop awaits at least once, so `finally` runs after `syncRun` is assigned.
-    const run = (async () => {
-      try {
-        while (!this.failure && !this.closed && this.durableOffset < this.writtenOffset) await this.syncOnce();
-      } finally {
-        this.syncRun = null;
-      }
-    })();
-    this.syncRun = run;
-    return run;
-  }
-
-  private async syncOnce(): Promise<void> {
-    const target = this.writtenOffset;
-    const segments = [...this.unsynced].map((segment) => ({ segment, size: segment.size }));
-    this.unsynced.clear();
-    for (const { segment } of segments) this.syncing.add(segment);
-    try {
-      await Promise.all(segments.map(({ segment }) => this.io.datasync(segment.fd)));
-    } catch (error) {
-      // After a failed fsync the page cache state is unknown: stop writing until reopened.
-      this.failure = storageError("fsync", error);
-      this.observer?.storageError?.(this.topic, this.partition, this.failure);
-      this.failWaiters(this.failure);
-      return;
-    } finally {
-      this.syncing.clear();
-    }
-    for (const { segment, size } of segments) segment.durableSize = Math.max(segment.durableSize, size);
-    this.durableOffset = target;
-    this.durableWaiters.reach(target);
-    for (const listener of this.durableListeners) {
-      try {
-        listener();
-      } catch {
-        // A listener's own failure must not stop the fsync loop for every other caller.
-      }
-    }
   }
 }
