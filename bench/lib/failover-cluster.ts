@@ -7,6 +7,8 @@
 import path from "node:path";
 import type { Subprocess } from "bun";
 import type { HostPort } from "../../src/client/addresses";
+import type { Credentials } from "../../src/auth/credentials";
+import { handshakeWith } from "../../src/auth/secure-connect";
 import { RpcConnection } from "../../src/net/rpc-connection";
 import { ZK_API, type ZkViewResponse } from "../../src/protocol/api";
 
@@ -64,6 +66,9 @@ export interface ClusterOptions {
   network?: ClusterNetwork | null;
   fixedBrokerPorts?: boolean;
   brokerArgs?: string[];
+  zookeeperArgs?: string[];
+  /** What to prove to a zookeeper that uses a cluster secret (for reading its view). */
+  auth?: Credentials;
 }
 
 export class FailoverCluster {
@@ -80,7 +85,7 @@ export class FailoverCluster {
     private readonly network: ClusterNetwork | null,
     /** Broker id → the client port it always gets (a restarted broker too); absent: any free port each time. */
     private readonly ports: Map<number, number>,
-    private readonly brokerArgs: string[],
+    private readonly options: ClusterOptions,
   ) {
     this.zookeeperHistory = [zookeeper];
   }
@@ -92,14 +97,14 @@ export class FailoverCluster {
    * `brokerArgs` go to every broker.
    */
   static async start(dataDir: string, brokerIds: number[], options: ClusterOptions = {}): Promise<FailoverCluster> {
-    const { network = null, fixedBrokerPorts = false, brokerArgs = [] } = options;
+    const { network = null, fixedBrokerPorts = false, zookeeperArgs = [] } = options;
     const zookeeper = network
-      ? await start(["zookeeper", "--host", network.zookeeperHost, "--port", "2181"], network.exec(null))
-      : await start(["zookeeper", "--port", "0"]);
+      ? await start(["zookeeper", "--host", network.zookeeperHost, "--port", "2181", ...zookeeperArgs], network.exec(null))
+      : await start(["zookeeper", "--port", "0", ...zookeeperArgs]);
     const host = network?.zookeeperHost ?? "127.0.0.1";
     const ports = new Map<number, number>();
     if (fixedBrokerPorts) for (const id of brokerIds) ports.set(id, network ? 9092 : freeLoopbackPort());
-    const cluster = new FailoverCluster(zookeeper, { host, port: Number(zookeeper.ready.port) }, dataDir, network, ports, brokerArgs);
+    const cluster = new FailoverCluster(zookeeper, { host, port: Number(zookeeper.ready.port) }, dataDir, network, ports, options);
     await Promise.all(brokerIds.map((id) => cluster.startBroker(id)));
     return cluster;
   }
@@ -116,7 +121,7 @@ export class FailoverCluster {
   async startBroker(id: number): Promise<ClusterProcess> {
     const where = this.network ? ["--host", this.network.brokerHost(id)] : [];
     const port = String(this.ports.get(id) ?? 0);
-    const args = ["broker", "--id", String(id), ...where, "--port", port, "--zookeeper", this.zkString, "--data-dir", this.dataDir, ...this.brokerArgs];
+    const args = ["broker", "--id", String(id), ...where, "--port", port, "--zookeeper", this.zkString, "--data-dir", this.dataDir, ...(this.options.brokerArgs ?? [])];
     const broker = await start(args, this.network?.exec(id));
     this.brokers.set(id, broker);
     this.history.push({ id, broker });
@@ -145,12 +150,18 @@ export class FailoverCluster {
   /** A new zookeeper on the same port (after killZookeeper). */
   async startZookeeper(): Promise<void> {
     const where = this.network ? ["--host", this.zkAddress.host] : [];
-    this.zookeeper = await start(["zookeeper", ...where, "--port", String(this.zkAddress.port)], this.network?.exec(null));
+    const args = ["zookeeper", ...where, "--port", String(this.zkAddress.port), ...(this.options.zookeeperArgs ?? [])];
+    this.zookeeper = await start(args, this.network?.exec(null));
     this.zookeeperHistory.push(this.zookeeper);
   }
 
   async view(timeoutMs = 1000): Promise<ZkViewResponse> {
-    const connection = await RpcConnection.connect({ ...this.zkAddress, connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs });
+    const connection = await RpcConnection.connect({
+      ...this.zkAddress,
+      connectTimeoutMs: timeoutMs,
+      requestTimeoutMs: timeoutMs,
+      secure: handshakeWith(this.options.auth, timeoutMs),
+    });
     try {
       return (await connection.request(ZK_API.view, {})).body as ZkViewResponse;
     } finally {

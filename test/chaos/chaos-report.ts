@@ -16,7 +16,7 @@ export function renderChaosReport(result: ChaosResult): string {
   const byKind = new Map<string, number>();
   for (const fault of faults) byKind.set(fault.kind, (byKind.get(fault.kind) ?? 0) + 1);
   const lines = [
-    `chaos: seed ${options.seed}, ${options.seconds} s, ${options.network ? "network namespaces (partitions on)" : "loopback (no partitions)"}, ${options.producers} producers x ${options.ratePerProducer} records/s (delivery timeout 30 s${options.producers > 1 ? ", producer 0: 1.5 s" : ""}), ${options.partitions} partitions, ${Math.round(options.segmentBytes / 1024)} KiB segments, took ${(result.elapsedMs / 1000).toFixed(1)} s`,
+    `chaos: seed ${options.seed}, ${options.seconds} s, ${options.network ? "network namespaces (partitions on)" : "loopback (no partitions)"},${options.secret ? " with a cluster secret," : ""} ${options.producers} producers x ${options.ratePerProducer} records/s (delivery timeout 30 s${options.producers > 1 ? ", producer 0: 1.5 s" : ""}), ${options.partitions} partitions, ${Math.round(options.segmentBytes / 1024)} KiB segments, took ${(result.elapsedMs / 1000).toFixed(1)} s`,
     `faults injected: ${faults.length}${faults.length ? ` (${[...byKind].map(([kind, n]) => `${kind} ${n}`).join(", ")})` : ""}`,
     ...faults.map((f) => `  ${f.description} -> broker ${f.victim ?? "-"}: at ${(f.startedAt / 1000).toFixed(1)} s, healed +${round(f.healedAt - f.startedAt)} ms, ` +
       (f.overlap ? "recovery not awaited" : f.recoveredAt === null ? "NOT recovered" : `recovered +${round(f.recoveredAt - f.healedAt)} ms`) +
@@ -35,6 +35,6 @@ export function renderChaosReport(result: ChaosResult): string {
   ];
   for (const problem of result.problems) lines.push(`problem: ${problem}`);
   if (result.keptDir) lines.push(`data, process logs and history kept in ${result.keptDir}`);
-  lines.push(result.passed ? "PASS: no anomalies" : `FAIL: ${check.anomalyCount} anomalies, ${result.problems.length} problems; replay with CHAOS_SEED=${options.seed} CHAOS_SECONDS=${options.seconds} CHAOS_NETWORK=${options.network ? 1 : 0} make chaos`);
+  lines.push(result.passed ? "PASS: no anomalies" : `FAIL: ${check.anomalyCount} anomalies, ${result.problems.length} problems; replay with CHAOS_SEED=${options.seed} CHAOS_SECONDS=${options.seconds} CHAOS_NETWORK=${options.network ? 1 : 0}${options.secret ? " CHAOS_SECRET=1" : ""} make chaos`);
   return lines.join("\n");
 }

@@ -7,7 +7,9 @@
  * run), CHAOS_DIR (where the working directory goes; the
  * system temp dir by default), CHAOS_NETWORK (1 where network namespaces can
  * be made, i.e. as root: every process in its own namespace and network
- * partitions among the faults; 0 = all on loopback, no partitions). `--json` prints the result as JSON. Exits 1 on
+ * partitions among the faults; 0 = all on loopback, no partitions),
+ * CHAOS_SECRET (0; 1 = a cluster secret: heartbeats, election messages and
+ * connections authenticated). `--json` prints the result as JSON. Exits 1 on
  * any anomaly or liveness problem.
  */
 import { killEverything } from "../../bench/lib/failover-cluster";
@@ -30,7 +32,7 @@ async function main(): Promise<number> {
   const network = envInt("CHAOS_NETWORK", whyNoNetwork === null ? 1 : 0) === 1;
   if (network && whyNoNetwork) throw new Error(`CHAOS_NETWORK=1, but ${whyNoNetwork}`);
   if (!network) process.stderr.write(`[chaos] no network partitions: ${whyNoNetwork ?? "CHAOS_NETWORK=0"}\n`);
-  process.stderr.write(`[chaos] seed ${seed} (replay: CHAOS_SEED=${seed} CHAOS_SECONDS=${seconds} CHAOS_NETWORK=${network ? 1 : 0} make chaos)\n`);
+  process.stderr.write(`[chaos] seed ${seed} (replay: CHAOS_SEED=${seed} CHAOS_SECONDS=${seconds} CHAOS_NETWORK=${network ? 1 : 0}${process.env.CHAOS_SECRET === "1" ? " CHAOS_SECRET=1" : ""} make chaos)\n`);
   const result = await runChaos({
     seconds,
     seed,
@@ -39,6 +41,7 @@ async function main(): Promise<number> {
     recordBytes: envInt("CHAOS_RECORD_BYTES", 100, 16),
     partitions: envInt("CHAOS_PARTITIONS", 3, 1),
     segmentBytes: envInt("CHAOS_SEGMENT_BYTES", 256 * 1024, 1024),
+    secret: envInt("CHAOS_SECRET", 0) === 1,
     network,
     parentDir: defaultParentDir(),
     log: (message) => process.stderr.write(`[chaos] ${message}\n`),

@@ -10,6 +10,8 @@ import os from "node:os";
 import path from "node:path";
 import { activeId, FailoverCluster, killEverything } from "../../bench/lib/failover-cluster";
 import { Admin } from "../../src/client/admin";
+import { ClusterSecret } from "../../src/auth/cluster-secret";
+import { clusterCredentials } from "../../src/auth/credentials";
 import { createNetnsLab, type NetnsLab } from "../integration/netns-lab";
 import { zookeeperLocator } from "../../src/client/zookeeper-locator";
 import { check, type CheckReport } from "./checker";
@@ -30,6 +32,8 @@ export interface ChaosOptions {
   partitions: number;
   /** The brokers' segment size: small, so segments roll during the run. */
   segmentBytes: number;
+  /** Run with a cluster secret: every heartbeat, election message and connection authenticated. */
+  secret: boolean;
   /** Run every process in its own network namespace and add network partitions to the faults (root only). */
   network: boolean;
   /** Where the run's working directory is made. */
@@ -76,11 +80,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   try {
     options.log(`starting a zookeeper and brokers ${BROKER_IDS.join(", ")} on ${dataDir}${options.network ? ", each in its own network namespace" : ""}`);
     if (options.network) lab = createNetnsLab(BROKER_IDS);
-    const brokerArgs = ["--segment-bytes", String(options.segmentBytes)];
-    cluster = await FailoverCluster.start(dataDir, BROKER_IDS, { network: lab, fixedBrokerPorts: true, brokerArgs });
+    const secretFile = path.join(workDir, "cluster-secret");
+    const secretArgs = options.secret ? ["--cluster-secret-file", secretFile] : [];
+    if (options.secret) fs.writeFileSync(secretFile, crypto.getRandomValues(new Uint8Array(32)).toBase64(), { mode: 0o600 });
+    const auth = options.secret ? clusterCredentials(ClusterSecret.fromFile(secretFile)) : undefined;
+    const brokerArgs = ["--segment-bytes", String(options.segmentBytes), ...secretArgs];
+    cluster = await FailoverCluster.start(dataDir, BROKER_IDS, { network: lab, fixedBrokerPorts: true, brokerArgs, zookeeperArgs: secretArgs, auth });
     const c = cluster;
     const first = await c.waitForView((v) => activeId(v) !== null, 20_000, "a first active broker");
-    const clientOptions = () => ({ bootstrap: [], locator: zookeeperLocator(c.zkAddress) });
+    const clientOptions = () => ({ bootstrap: [], locator: zookeeperLocator(c.zkAddress, auth), auth });
     const admin = new Admin(clientOptions());
     await admin.createTopic(TOPIC, options.partitions);
     admin.close();
@@ -100,7 +108,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const brokers = c.brokerAddresses();
     const readers = [
       { name: "zookeeper", reader: new LiveReader(clientOptions, TOPIC) },
-      { name: "bootstrap", reader: new LiveReader(() => ({ bootstrap: brokers }), TOPIC) },
+      { name: "bootstrap", reader: new LiveReader(() => ({ bootstrap: brokers, auth }), TOPIC) },
     ];
     const origin = performance.now();
     workload.start();

@@ -27,6 +27,7 @@ test(`a 15 s chaos run (seed ${SEED}) finds no anomalies`, async () => {
     partitions: 3,
     segmentBytes: 256 * 1024,
     network: false,
+    secret: false,
     parentDir: os.tmpdir(),
     log: () => {},
   });
