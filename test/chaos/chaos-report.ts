@@ -10,6 +10,15 @@ function faultAround(result: ChaosResult, at: number): string {
   return fault ? `during fault #${fault.index} (${fault.kind}, broker ${fault.victim})` : "outside every fault";
 }
 
+function gapsByKind(result: ChaosResult): string {
+  const gaps = new Map<string, number[]>();
+  for (const f of result.faults) gaps.set(f.kind, [...(gaps.get(f.kind) ?? []), f.unavailableMs ?? 0]);
+  return [...gaps].map(([kind, list]) => {
+    const sorted = list.sort((a, b) => a - b);
+    return `${kind} ${round(sorted[Math.floor((sorted.length - 1) / 2)]!)} / ${round(sorted.at(-1)!)}`;
+  }).join(", ");
+}
+
 export function renderChaosReport(result: ChaosResult): string {
   const { options, check, faults } = result;
   const s = check.stats;
@@ -20,7 +29,8 @@ export function renderChaosReport(result: ChaosResult): string {
     `faults injected: ${faults.length}${faults.length ? ` (${[...byKind].map(([kind, n]) => `${kind} ${n}`).join(", ")})` : ""}`,
     ...faults.map((f) => `  ${f.description} -> broker ${f.victim ?? "-"}: at ${(f.startedAt / 1000).toFixed(1)} s, healed +${round(f.healedAt - f.startedAt)} ms, ` +
       (f.overlap ? "recovery not awaited" : f.recoveredAt === null ? "NOT recovered" : `recovered +${round(f.recoveredAt - f.healedAt)} ms`) +
-      (f.note ? ` (${f.note})` : "")),
+      `, longest ack gap ${round(f.unavailableMs ?? 0)} ms` + (f.note ? ` (${f.note})` : "")),
+    `longest ack gap by fault kind (median / max ms): ${gapsByKind(result)}`,
     `broker events: ${Object.entries(result.events).map(([k, v]) => `${k} ${v}`).join(", ")}`,
     `records: ${s.attempts} sent, ${s.ok} acknowledged, ${s.failed} failed, ${s.unknown} unknown (${s.unknownInLog} of them in the log); ` +
       `${s.recordsInLog} in the log, ${s.liveReads} read live by two consumers, ${s.rereadRecords} read again after killing every process and restarting; ` +

@@ -46,6 +46,8 @@ export interface FaultRecord {
   /** When every broker was alive again with one active, or null if the cluster did not recover in time (or, with `overlap`, was not waited for). */
   recoveredAt: number | null;
   overlap: boolean;
+  /** The longest time without an acknowledgement from the fault's start to a second after it was over. */
+  unavailableMs?: number;
   note?: string;
 }
 

@@ -14,7 +14,7 @@ import { ClusterSecret } from "../../src/auth/cluster-secret";
 import { clusterCredentials } from "../../src/auth/credentials";
 import { createNetnsLab, type NetnsLab } from "../integration/netns-lab";
 import { zookeeperLocator } from "../../src/client/zookeeper-locator";
-import { check, type CheckReport } from "./checker";
+import { check, type CheckReport, longestGap } from "./checker";
 import { FaultInjector } from "./fault-injector";
 import { epochRegressions, epochsOnDisk } from "./disk-epochs";
 import { faultSchedule } from "./fault-schedule";
@@ -160,6 +160,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     });
     for (const fault of injector.records) {
       if (fault.recoveredAt === null && !fault.overlap) problems.push(`fault ${fault.description}: the cluster did not recover`);
+      const end = origin + (fault.recoveredAt ?? fault.healedAt) + 1000;
+      fault.unavailableMs = longestGap(workload.attempts, origin + fault.startedAt, Math.min(end, workload.stoppedAt)).ms;
     }
     const passed = report.anomalyCount === 0 && problems.length === 0;
     const keptDir = !passed && options.keepOnFailure !== false ? keep(workDir, c, workload, injector.records) : null;
