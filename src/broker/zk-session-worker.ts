@@ -20,10 +20,13 @@ import { RpcConnection } from "../net/rpc-connection";
 import { ZK_API, type ZkClaimResponse, type ZkViewResponse } from "../protocol/api";
 import { CRC_TAGGER, type DatagramTagger, openDatagram, sealHeartbeat } from "../zookeeper/heartbeat-checksum";
 import { HeartbeatSender, type BrokerStatus } from "../zookeeper/heartbeat-sender";
+import { MainThreadWatch } from "./main-thread-watch";
 import { publishLease } from "./shared-lease";
 import type { FromZkSession, ToZkSession } from "./zk-session-messages";
 
 declare const self: Worker;
+
+const mainThread = new MainThreadWatch(performance.now());
 
 const LEASE_CHECK_MS = 5;
 const post = (message: FromZkSession) => self.postMessage(message);
@@ -48,6 +51,7 @@ const timers: ReturnType<typeof setInterval>[] = [];
 
 self.onmessage = (event: MessageEvent<ToZkSession>) => {
   const message = event.data;
+  mainThread.heard(performance.now());
   switch (message.type) {
     case "init":
       void start(message);
@@ -125,6 +129,13 @@ function noteZookeeperError(error: unknown): void {
 
 function sendHeartbeat(): void {
   if (!init || !sender || !udpSocket) return;
+  const { mayHeartbeat, change } = mainThread.check(performance.now());
+  if (change === "withheld") {
+    post({ type: "log", level: "warn", message: "the main thread has not answered for seconds: withholding heartbeats so another broker can take over" });
+  } else if (change === "resumed") {
+    post({ type: "log", level: "info", message: "the main thread answers again: heartbeats resumed" });
+  }
+  if (!mayHeartbeat) return;
   const heartbeat = sender.next(performance.now(), status);
   try {
     udpSocket.send(sealHeartbeat(heartbeat, tagger), init.zookeeper.port, init.zookeeper.host);
