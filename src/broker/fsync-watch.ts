@@ -7,7 +7,7 @@
  * One watch per takeover: an fsync the previous logs left hanging must not
  * count against the logs reopened after it.
  */
-import type { FileIO } from "../log/file-io";
+import { type FileIO, withDatasyncHooks } from "../log/file-io";
 
 export const DEFAULT_FSYNC_TIMEOUT_MS = 15_000;
 
@@ -17,27 +17,17 @@ export class FsyncWatch {
 
   /** `io` with every asynchronous fdatasync timed from its start until it settles. */
   wrap(io: FileIO): FileIO {
-    // Delegated one by one: `io` may be a class instance, whose methods a spread would drop.
-    return {
-      openAppend: (path, exclusive) => io.openAppend(path, exclusive),
-      openRead: (path) => io.openRead(path),
-      close: (fd) => io.close(fd),
-      size: (fd) => io.size(fd),
-      pread: (fd, into, position) => io.pread(fd, into, position),
-      writev: (fd, chunks) => io.writev(fd, chunks),
-      truncate: (fd, length) => io.truncate(fd, length),
-      syncDirectory: (path) => io.syncDirectory(path),
-      datasyncSync: (fd) => io.datasyncSync(fd),
-      datasync: async (fd) => {
+    return withDatasyncHooks(io, {
+      async: async (_fd, datasync) => {
         const id = this.next++;
         this.started.set(id, performance.now());
         try {
-          await io.datasync(fd);
+          await datasync();
         } finally {
           this.started.delete(id);
         }
       },
-    };
+    });
   }
 
   /** How long the oldest fdatasync still outstanding has been running (0 when none is). */

@@ -93,3 +93,25 @@ export function storageError(what: string, error: unknown): KafkaCloneError {
   const who = code === "EACCES" || code === "EPERM" ? ` (running as uid ${process.getuid?.() ?? "?"})` : "";
   return new KafkaCloneError("STORAGE_ERROR", `${what} failed${code ? ` (${code})` : ""}: ${cause.message}${who}`, { cause: error });
 }
+
+export interface DatasyncHooks {
+  async?(fd: number, datasync: () => Promise<void>): Promise<void>;
+  sync?(fd: number, datasync: () => void): void;
+}
+
+/** `io` with its fdatasyncs run through `hooks` (to time or watch them); every other call goes straight to `io`. */
+export function withDatasyncHooks(io: FileIO, hooks: DatasyncHooks): FileIO {
+  // Delegated one by one: `io` may be a class instance, whose methods a spread would drop.
+  return {
+    openAppend: (path, exclusive) => io.openAppend(path, exclusive),
+    openRead: (path) => io.openRead(path),
+    close: (fd) => io.close(fd),
+    size: (fd) => io.size(fd),
+    pread: (fd, into, position) => io.pread(fd, into, position),
+    writev: (fd, chunks) => io.writev(fd, chunks),
+    truncate: (fd, length) => io.truncate(fd, length),
+    syncDirectory: (path) => io.syncDirectory(path),
+    datasync: (fd) => (hooks.async ? hooks.async(fd, () => io.datasync(fd)) : io.datasync(fd)),
+    datasyncSync: (fd) => (hooks.sync ? hooks.sync(fd, () => io.datasyncSync(fd)) : io.datasyncSync(fd)),
+  };
+}

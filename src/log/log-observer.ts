@@ -3,7 +3,7 @@
  * logs to it); storage itself knows nothing of either.
  */
 import type { KafkaCloneError } from "../errors";
-import type { FileIO } from "./file-io";
+import { type FileIO, withDatasyncHooks } from "./file-io";
 
 export interface LogObserver {
   /** Records and bytes appended to a partition (a retried batch already in the log counts nothing). */
@@ -14,25 +14,16 @@ export interface LogObserver {
 
 /** `io` with every fdatasync timed (seconds), for fsync latency figures. */
 export function timedFileIO(io: FileIO, synced: (seconds: number) => void): FileIO {
-  // Delegated one by one: `io` may be a class instance, whose methods a spread would drop.
-  return {
-    openAppend: (path, exclusive) => io.openAppend(path, exclusive),
-    openRead: (path) => io.openRead(path),
-    close: (fd) => io.close(fd),
-    size: (fd) => io.size(fd),
-    pread: (fd, into, position) => io.pread(fd, into, position),
-    writev: (fd, chunks) => io.writev(fd, chunks),
-    truncate: (fd, length) => io.truncate(fd, length),
-    syncDirectory: (path) => io.syncDirectory(path),
-    async datasync(fd) {
+  return withDatasyncHooks(io, {
+    async async(_fd, datasync) {
       const started = performance.now();
-      await io.datasync(fd);
+      await datasync();
       synced((performance.now() - started) / 1000);
     },
-    datasyncSync(fd) {
+    sync(_fd, datasync) {
       const started = performance.now();
-      io.datasyncSync(fd);
+      datasync();
       synced((performance.now() - started) / 1000);
     },
-  };
+  });
 }
