@@ -1,17 +1,8 @@
 /** Garbage for the bad-input tests (seeded, so a failure can be replayed) and /proc readings of the broker. */
 import fs from "node:fs";
+import { mulberry32 as seededRandom } from "../seeded-random";
+export { seededRandom };
 
-/** mulberry32: a small seeded generator, so a failure can be replayed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function randomBytes(random: () => number, length: number): Uint8Array {
   const out = new Uint8Array(length);

@@ -15,6 +15,8 @@ import { LeaderLease } from "../../../src/election/leader-lease";
 import type { HeartbeatAck } from "../../../src/protocol/heartbeat-codec";
 import { HeartbeatSender } from "../../../src/zookeeper/heartbeat-sender";
 import { BrokerRegistry, type RegistryEvent } from "../../../src/zookeeper/registry";
+import { mulberry32 } from "../../seeded-random";
+export { mulberry32 };
 
 export type Packet =
   | { kind: "election"; from: number; to: number; message: ElectionMessage }
@@ -312,13 +314,3 @@ export class Simulator {
   }
 }
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -14,6 +14,7 @@ import {
   type Heartbeat,
   type HeartbeatAck,
 } from "../../../src/protocol/heartbeat-codec";
+import { mulberry32 } from "../../seeded-random";
 
 const packr = new Packr({ useRecords: false });
 
@@ -157,16 +158,6 @@ describe("heartbeat codec", () => {
   });
 });
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("heartbeat codec fuzz", () => {
   const rand = mulberry32(0xc0ffee);

@@ -2,18 +2,10 @@ import { describe, expect, test } from "bun:test";
 import { Packr } from "msgpackr";
 import { KafkaCloneError } from "../../../src/errors";
 import { assertMsgpackBounds } from "../../../src/protocol/msgpack-bounds";
+import { mulberry32 } from "../../seeded-random";
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function value(random: () => number, depth: number): unknown {
   switch (Math.floor(random() * (depth > 3 ? 8 : 11))) {
