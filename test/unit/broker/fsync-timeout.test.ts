@@ -11,27 +11,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Broker } from "../../../src/broker/broker";
-import { type FileIO, nodeFileIO } from "../../../src/log/file-io";
 import { encodeBatch } from "../../../src/log/record-codec";
 import { RpcConnection } from "../../../src/net/rpc-connection";
 import { API } from "../../../src/protocol/api";
-
-function stallingIO(): FileIO & { stalled: boolean; release(): void } {
-  const waiting: (() => void)[] = [];
-  const io = {
-    ...nodeFileIO,
-    stalled: false,
-    release() {
-      io.stalled = false;
-      for (const wake of waiting.splice(0)) wake();
-    },
-    async datasync(fd: number) {
-      if (io.stalled) await new Promise<void>((resolve) => waiting.push(resolve));
-      await nodeFileIO.datasync(fd);
-    },
-  };
-  return io;
-}
+import { stallingIO } from "./stalling-io";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
