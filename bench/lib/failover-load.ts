@@ -4,10 +4,9 @@
  * saturating burst; and the read-back that counts every record's copies.
  * Each value starts with its sequence number, so copies can be counted.
  */
-import { Admin } from "../../src/client/admin";
 import type { ClusterClientOptions } from "../../src/client/cluster-client";
-import { Consumer } from "../../src/client/consumer";
 import type { Producer } from "../../src/client/producer";
+import { readToEnd } from "../../src/client/read-to-end";
 
 export class SteadyLoad {
   readonly sendTimes: number[] = [];
@@ -93,36 +92,16 @@ export async function saturate(producer: Producer, topic: string, ms: number, re
 
 /** How many copies of each sequence number the topic holds, read from offset 0 to each partition's end. */
 export async function countCopies(options: ClusterClientOptions, topic: string, timeoutMs = 120_000): Promise<Map<number, number>> {
-  const admin = new Admin(options);
-  let ends: Map<number, number>;
-  try {
-    const described = await admin.describeTopic(topic);
-    const offsets = await admin.listOffsets(topic, described.partitions.map((_, partition) => ({ partition, spec: "latest" as const })));
-    ends = new Map(offsets.map((p) => [p.partition, p.offset ?? 0]));
-  } finally {
-    admin.close();
-  }
   const copies = new Map<number, number>();
-  const remaining = new Map([...ends].filter(([, end]) => end > 0));
-  if (remaining.size === 0) return copies;
-  const consumer = new Consumer({ ...options, topic, start: { type: "earliest" } });
-  const deadline = setTimeout(() => consumer.close(), timeoutMs);
-  try {
-    await consumer.start();
-    for await (const batch of consumer.batches()) {
-      for (const record of batch) {
-        const end = ends.get(record.partition)!;
-        if (record.offset >= end || record.value === null) continue;
-        const seq = new DataView(record.value.buffer, record.value.byteOffset, 8).getFloat64(0);
-        copies.set(seq, (copies.get(seq) ?? 0) + 1);
-        if (record.offset === end - 1) remaining.delete(record.partition);
-      }
-      if (remaining.size === 0) break;
-    }
-  } finally {
-    clearTimeout(deadline);
-    consumer.close();
-  }
-  if (remaining.size > 0) throw new Error(`read-back did not reach the end of partitions ${[...remaining.keys()].join(", ")}`);
+  await readToEnd(
+    options,
+    topic,
+    (record) => {
+      if (record.value === null) return;
+      const seq = new DataView(record.value.buffer, record.value.byteOffset, 8).getFloat64(0);
+      copies.set(seq, (copies.get(seq) ?? 0) + 1);
+    },
+    timeoutMs,
+  );
   return copies;
 }

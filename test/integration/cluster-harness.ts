@@ -7,12 +7,11 @@
 import { afterEach } from "bun:test";
 import net from "node:net";
 import type { ClusterClientOptions } from "../../src/client/cluster-client";
-import { Admin } from "../../src/client/admin";
-import { Consumer } from "../../src/client/consumer";
+import { readToEnd } from "../../src/client/read-to-end";
 import { zookeeperLocator } from "../../src/client/zookeeper-locator";
 import { RpcConnection } from "../../src/net/rpc-connection";
 import { ZK_API, type ZkViewResponse } from "../../src/protocol/api";
-import { cleanUpAfterThisFile, startServer, tempDir, waitUntil, withTimeout, type ServerProcess } from "./harness";
+import { cleanUpAfterThisFile, startServer, tempDir, waitUntil, type ServerProcess } from "./harness";
 
 export interface ClusterBroker extends ServerProcess {
   id: number;
@@ -228,38 +227,17 @@ export interface ReadRecord {
 
 /** Every record of `topic` from offset 0 up to each partition's current end, through a Consumer. */
 export async function readTopic(options: ClusterClientOptions, topic: string, timeoutMs = 30_000): Promise<Map<number, ReadRecord[]>> {
-  const admin = new Admin(options);
-  let ends: Map<number, number>;
-  try {
-    const described = await admin.describeTopic(topic);
-    const partitions = [...Array(described.partitions.length).keys()];
-    const offsets = await admin.listOffsets(topic, partitions.map((partition) => ({ partition, spec: "latest" as const })));
-    ends = new Map(offsets.map((p) => [p.partition, p.offset ?? 0]));
-  } finally {
-    admin.close();
-  }
-  const byPartition = new Map<number, ReadRecord[]>([...ends.keys()].map((p) => [p, []]));
-  const done = () => [...ends].every(([p, end]) => (byPartition.get(p)!.at(-1)?.offset ?? -1) >= end - 1);
-  if (done()) return byPartition;
-  const consumer = new Consumer({ ...options, topic, start: { type: "earliest" } });
-  try {
-    await consumer.start();
-    await withTimeout((async () => {
-      for await (const batch of consumer.batches()) {
-        for (const r of batch) {
-          if (r.offset >= ends.get(r.partition)!) continue;
-          byPartition.get(r.partition)!.push({
-            partition: r.partition,
-            offset: r.offset,
-            key: r.key === null ? null : text.decode(r.key),
-            value: r.value === null ? "" : text.decode(r.value),
-          });
-        }
-        if (done()) return;
-      }
-    })(), timeoutMs, `reading ${topic} back to offsets ${JSON.stringify([...ends])}`);
-  } finally {
-    consumer.close();
-  }
+  const byPartition = new Map<number, ReadRecord[]>();
+  const ends = await readToEnd(
+    options,
+    topic,
+    (r) => {
+      let list = byPartition.get(r.partition);
+      if (!list) byPartition.set(r.partition, (list = []));
+      list.push({ partition: r.partition, offset: r.offset, key: r.key === null ? null : text.decode(r.key), value: r.value === null ? "" : text.decode(r.value) });
+    },
+    timeoutMs,
+  );
+  for (const partition of ends.keys()) if (!byPartition.has(partition)) byPartition.set(partition, []);
   return byPartition;
 }
