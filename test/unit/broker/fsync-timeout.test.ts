@@ -11,23 +11,13 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Broker } from "../../../src/broker/broker";
-import { encodeBatch } from "../../../src/log/record-codec";
 import { RpcConnection } from "../../../src/net/rpc-connection";
-import { API } from "../../../src/protocol/api";
-import { stallingIO } from "./stalling-io";
+import { produce, stallingIO } from "./hanging-disk";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-type PartitionResult = { error?: { code: string; message: string }; baseOffsets?: number[] };
-
-async function produce(connection: RpcConnection, value: string): Promise<PartitionResult> {
-  const batch = encodeBatch([{ value: new TextEncoder().encode(value) }]);
-  const { body } = await connection.request(API.produce, { topic: "t", acks: "all", partitions: [{ partition: 0, bytes: batch.length }] }, [batch]);
-  return (body as { partitions: PartitionResult[] }).partitions[0]!;
-}
 
 async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;

@@ -12,21 +12,14 @@ import os from "node:os";
 import path from "node:path";
 import { Broker } from "../../../src/broker/broker";
 import { KafkaCloneError } from "../../../src/errors";
-import { encodeBatch } from "../../../src/log/record-codec";
 import { RpcConnection } from "../../../src/net/rpc-connection";
 import { API } from "../../../src/protocol/api";
-import { stallingIO } from "./stalling-io";
+import { produce, stallingIO } from "./hanging-disk";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-async function produce(connection: RpcConnection, value: string): Promise<{ error?: { code: string }; baseOffsets?: number[] }> {
-  const batch = encodeBatch([{ value: new TextEncoder().encode(value) }]);
-  const { body } = await connection.request(API.produce, { topic: "t", acks: "all", partitions: [{ partition: 0, bytes: batch.length }] }, [batch]);
-  return (body as { partitions: { error?: { code: string }; baseOffsets?: number[] }[] }).partitions[0]!;
-}
 
 describe("request deadline", () => {
   test("a produce waiting on a hung fsync gets REQUEST_TIMED_OUT at the deadline; the connection serves on", async () => {
