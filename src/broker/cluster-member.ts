@@ -58,7 +58,7 @@ export class ClusterMember {
   private diskSuspect = false;
   private cancelDiskProbe: (() => void) | null = null;
   private readonly termFile: string;
-  readonly stats = { elections: 0, takeovers: 0, stepDowns: 0 };
+  readonly stats = { electionMessagesSent: 0, takeovers: 0, stepDowns: 0 };
 
   constructor(
     private readonly broker: Broker,
@@ -241,7 +241,7 @@ export class ClusterMember {
         case "send": {
           const peer = this.view?.brokers.find((b) => b.id === action.to);
           if (peer) this.transport.send(action.to, peer.electionHost, peer.electionPort, action.message);
-          if (action.message.type === "ELECTION") this.stats.elections++;
+          if (action.message.type === "ELECTION") this.stats.electionMessagesSent++;
           break;
         }
         case "setTimer":

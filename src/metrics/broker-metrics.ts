@@ -10,7 +10,7 @@ import type { Leadership } from "../broker/request-handler";
 import { counter, histogram, mirroredCounter, sampledGauge } from "./metric-kinds";
 
 export interface MemberStats {
-  readonly stats: { elections: number; takeovers: number; stepDowns: number };
+  readonly stats: { electionMessagesSent: number; takeovers: number; stepDowns: number };
 }
 
 export class BrokerMetrics {
@@ -69,7 +69,7 @@ export class BrokerMetrics {
     sampledGauge(r, "broker_active", "1 while this broker is the active broker", [], () => [[{}, broker.role === "active" ? 1 : 0]]);
     sampledGauge(r, "broker_leader_epoch", "the leader epoch this broker holds (0 while standby)", [], () => [[{}, broker.epoch]]);
     if (member) {
-      mirroredCounter(r, "election_messages_sent_total", "ELECTION messages this broker sent to higher ids", () => member.stats.elections);
+      mirroredCounter(r, "election_messages_sent_total", "ELECTION messages this broker sent to higher ids", () => member.stats.electionMessagesSent);
       mirroredCounter(r, "step_downs_total", "times this broker stopped being the active broker", () => member.stats.stepDowns);
     }
     const auth = broker.options.auth;

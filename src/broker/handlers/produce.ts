@@ -14,6 +14,7 @@ export const handleProduce: RequestHandler = async ({ body, attachment }, broker
   const request = readProduceRequest(body, attachment.length);
   refuseInternalTopic(request.topic, "written to");
   const { logs, epoch } = broker.requireActive();
+  // A missing topic fails the whole request (TOPIC_NOT_FOUND), not each partition.
   logs.partitionCount(request.topic);
   const results: Promise<ProducePartitionResult>[] = [];
   let at = 0;
