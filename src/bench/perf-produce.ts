@@ -10,11 +10,7 @@ import type { Acks } from "../protocol/api";
 import { LatencyRecorder } from "./latency";
 import { fillRandom } from "./produce-load";
 
-export interface ProduceLoadOptions {
-  cluster: ClusterClientOptions;
-  topic: string;
-  records: number;
-  recordBytes: number;
+export interface ProducerSettings {
   producers: number;
   acks: Acks;
   /** Records per second across all producers; 0 = as fast as possible. */
@@ -24,6 +20,13 @@ export interface ProduceLoadOptions {
   maxInFlight: number;
   /** Sent but unacknowledged records a producer allows before it waits. */
   outstanding: number;
+}
+
+export interface ProduceLoadOptions extends ProducerSettings {
+  cluster: ClusterClientOptions;
+  topic: string;
+  records: number;
+  recordBytes: number;
   /** Writes the send time into each value (end-to-end runs). */
   stamp?: (value: Uint8Array, sendTime: number) => void;
 }

@@ -1,22 +1,11 @@
 /** The three `kafka-clone bench` modes: produce, consume and end to end (produce → consume). */
 import { Admin } from "../client/admin";
 import type { ClusterClientOptions } from "../client/cluster-client";
-import type { Acks } from "../protocol/api";
 import { STAMP_BYTES, stampValue } from "./consume-load";
 import { LatencyRecorder, type LatencySummary } from "./latency";
 import { consumeLoad } from "./perf-consume";
-import { produceLoad } from "./perf-produce";
+import { produceLoad, type ProducerSettings } from "./perf-produce";
 import { Progress } from "./progress";
-
-export interface ProducerSettings {
-  producers: number;
-  acks: Acks;
-  rate: number;
-  batchBytes: number;
-  lingerMs: number;
-  maxInFlight: number;
-  outstanding: number;
-}
 
 export interface PerfOptions {
   cluster: ClusterClientOptions;
