@@ -161,15 +161,12 @@ export class Broker implements BrokerServices {
   async becomeActive(epoch: number, mayBreakLock: (holder: LockHolder | null) => boolean = holderProcessIsGone): Promise<TakeoverReport> {
     if (this.active) throw new KafkaCloneError("INVALID_REQUEST", "already active");
     const started = performance.now();
-    const taken: { lock?: DataDirLock } = {};
     const lock = await lockDataDir(this.options.dataDir, {
       brokerId: this.id,
       epoch,
       mayBreak: mayBreakLock,
       onCompromised: (error) => {
-        // A lock left to a newer leader at an earlier step-down keeps its refresh timer, which reports
-        // it compromised later: that concerns that old leadership, not whichever this broker holds now.
-        if (this.active === null || this.active.lock !== taken.lock) return;
+        if (this.active === null) return;
         // An unusable disk cannot keep the lock fresh either; those logs write nothing any more, so they may go on serving reads.
         if (this.disk.hasFailed(this.active.logs)) return;
         void this.stepDown(`data directory lock compromised: ${error.message}`);
@@ -177,7 +174,6 @@ export class Broker implements BrokerServices {
     }).catch((error: unknown) => {
       throw error instanceof KafkaCloneError ? error : storageError(`locking data directory ${this.options.dataDir}`, error);
     });
-    taken.lock = lock;
     let logs: LogManager | null = null;
     const fsyncs = new FsyncWatch();
     const io = fsyncs.wrap(this.options.io ?? nodeFileIO);
@@ -282,6 +278,7 @@ export class Broker implements BrokerServices {
     const holder = readLockHolder(this.options.dataDir);
     const mine = holder === null || (holder.brokerId === this.id && holder.pid === process.pid && holder.epoch === active.epoch);
     if (mine) await active.lock.release();
+    else active.lock.abandon();
     this.logger.info("stepped down", {
       epoch: active.epoch,
       lock: mine ? "released" : `left to broker ${holder!.brokerId} (epoch ${holder!.epoch}, pid ${holder!.pid})`,

@@ -31,6 +31,13 @@ export interface DataDirLockOptions {
 export interface DataDirLock {
   readonly holder: LockHolder;
   release(): Promise<void>;
+  /**
+   * Leaves the lock to whoever holds it now (a newer leader broke it and took
+   * the same file), without removing it. proper-lockfile keeps refreshing an
+   * unreleased lock and reports it compromised seconds later; that report is
+   * then dropped, since it no longer concerns this holder.
+   */
+  abandon(): void;
 }
 
 export function readLockHolder(dataDir: string): LockHolder | null {
@@ -57,12 +64,15 @@ export async function lockDataDir(dataDir: string, options: DataDirLockOptions):
   fs.mkdirSync(dataDir, { recursive: true });
   const lockTarget = path.join(dataDir, "LOCK");
   if (!fs.existsSync(lockTarget)) fs.writeFileSync(lockTarget, "");
+  let abandoned = false;
   const attempt = () =>
     lockfile.lock(lockTarget, {
       stale: options.staleMs ?? 10_000,
       realpath: false,
       retries: 0,
-      onCompromised: options.onCompromised,
+      onCompromised: (error) => {
+        if (!abandoned) options.onCompromised(error);
+      },
     });
   let release: () => Promise<void>;
   try {
@@ -94,7 +104,11 @@ export async function lockDataDir(dataDir: string, options: DataDirLockOptions):
   return {
     holder,
     release: async () => {
+      abandoned = true;
       await release().catch(() => {});
+    },
+    abandon: () => {
+      abandoned = true;
     },
   };
 }
